@@ -1,0 +1,110 @@
+// Command podling-master runs one replica of the Podling control plane.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/podling/podling/internal/cluster"
+	"github.com/podling/podling/internal/flagenv"
+	"github.com/podling/podling/internal/master"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "podling-master:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	id, httpAddr, advertiseHTTP, raftAddr, raftAdvertise string
+	dataDir, peers, join, jwtSecretFile, logLevel        string
+	heartbeatTTL                                         time.Duration
+	logJSON                                              bool
+}
+
+func parseFlags(args []string) (options, error) {
+	host, _ := os.Hostname()
+	var o options
+	fs := flag.NewFlagSet("podling-master", flag.ContinueOnError)
+	fs.StringVar(&o.id, "id", host, "this master's Raft server ID")
+	fs.StringVar(&o.httpAddr, "http-addr", ":8070", "REST API listen address")
+	fs.StringVar(&o.advertiseHTTP, "advertise-http", "", "API URL other masters forward to (default derived from -http-addr)")
+	fs.StringVar(&o.raftAddr, "raft-addr", ":7000", "Raft listen address, also advertised unless -raft-advertise is set")
+	fs.StringVar(&o.raftAdvertise, "raft-advertise", "", "Raft address other masters dial")
+	fs.StringVar(&o.dataDir, "data-dir", "", "directory for the Raft log, stable store and snapshots (default ./data/<id>)")
+	fs.StringVar(&o.peers, "peers", "", "founding members as id=host:raftport,...; every founder gets the same list; empty means a single-node cluster")
+	fs.StringVar(&o.join, "join", "", "API URL of a member of a running cluster to join")
+	fs.StringVar(&o.jwtSecretFile, "jwt-secret-file", "", "file holding the HS256 secret; empty means authentication is off")
+	fs.DurationVar(&o.heartbeatTTL, "heartbeat-ttl", 15*time.Second, "silence after which a worker is declared lost")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
+	fs.BoolVar(&o.logJSON, "log-json", false, "write logs as JSON")
+	fs.Usage = flagenv.Usage(fs, "podling-master runs one replica of the Podling control plane.")
+	if err := flagenv.Parse(fs, args); err != nil {
+		return o, err
+	}
+	return o, o.check()
+}
+
+func (o *options) check() error {
+	if o.id == "" {
+		return errors.New("-id is required when the host name is unknown")
+	}
+	if o.dataDir == "" {
+		o.dataDir = filepath.Join("data", o.id)
+	}
+	if o.heartbeatTTL <= 0 {
+		return fmt.Errorf("-heartbeat-ttl must be positive, got %s", o.heartbeatTTL)
+	}
+	// NOTE: joining a running cluster and JWT authentication are not built
+	// yet; refusing the flags is better than ignoring them.
+	if o.join != "" {
+		return errors.New("-join is not supported yet: start founders with the same -peers list")
+	}
+	if o.jwtSecretFile != "" {
+		return errors.New("-jwt-secret-file is not supported yet: authentication is off")
+	}
+	return nil
+}
+
+func run(args []string) error {
+	o, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	peers, err := cluster.ParsePeers(o.peers)
+	if err != nil {
+		return err
+	}
+	logger := hclog.New(&hclog.LoggerOptions{
+		Name: "master", Level: hclog.LevelFromString(o.logLevel), JSONFormat: o.logJSON,
+	}).With("master_id", o.id)
+
+	m, err := master.Start(master.Config{
+		ID: o.id, HTTPAddr: o.httpAddr, AdvertiseHTTP: o.advertiseHTTP, RaftAddr: o.raftAddr,
+		RaftAdvertise: o.raftAdvertise, DataDir: o.dataDir, Peers: peers, HeartbeatTTL: o.heartbeatTTL, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return m.Close(shutdownCtx)
+}

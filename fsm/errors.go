@@ -1,0 +1,43 @@
+package fsm
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/podling/podling/internal/types"
+)
+
+// Errors returned by Apply. A command rejected with one of them changed
+// nothing. Callers test them with errors.Is.
+var (
+	// ErrNotFound: the task or node named by the command does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrAlreadyExists: a create named an ID that is already taken.
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrIllegalTransition: the status change is not allowed from the
+	// current status. Returned as a *TransitionError.
+	ErrIllegalTransition = errors.New("illegal status transition")
+	// ErrConflict: the command contradicts current state in another way,
+	// such as a report from a node the task is not placed on.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalidCommand: the entry or its payload is malformed. Handlers
+	// validate input before proposing, so this signals a bug.
+	ErrInvalidCommand = errors.New("invalid command")
+	// ErrUnknownCommand: the entry has a type or version this master does
+	// not know, because a newer master wrote it.
+	ErrUnknownCommand = errors.New("unknown command")
+)
+
+// TransitionError describes a rejected status change.
+type TransitionError struct {
+	ID   string
+	From types.TaskStatus
+	To   types.TaskStatus
+}
+
+func (e *TransitionError) Error() string {
+	return fmt.Sprintf("task %s: cannot move from %s to %s", e.ID, e.From, e.To)
+}
+
+// Is makes errors.Is(err, ErrIllegalTransition) true.
+func (e *TransitionError) Is(target error) bool { return target == ErrIllegalTransition }

@@ -1,0 +1,93 @@
+package fsm
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/podling/podling/internal/types"
+)
+
+// SnapshotVersion is the format version written into every snapshot.
+// Restore accepts versions up to it.
+const SnapshotVersion = 1
+
+// snapshotData is the serialized form of the whole state.
+type snapshotData struct {
+	Version      int               `json:"version"`
+	AppliedIndex uint64            `json:"appliedIndex"`
+	Tasks        []*types.Task     `json:"tasks"`
+	Nodes        []*types.Node     `json:"nodes"`
+	Masters      map[string]string `json:"masters"`
+}
+
+// Snapshot implements raft.FSM. It copies only pointers, because stored
+// objects are never changed in place, and leaves the encoding to Persist.
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	data := &snapshotData{
+		Version:      SnapshotVersion,
+		AppliedIndex: f.appliedIndex,
+		Tasks:        make([]*types.Task, 0, len(f.taskOrder)),
+		Nodes:        make([]*types.Node, 0, len(f.nodes)),
+		Masters:      make(map[string]string, len(f.masters)),
+	}
+	for _, id := range f.taskOrder {
+		data.Tasks = append(data.Tasks, f.tasks[id])
+	}
+	for _, n := range f.nodes {
+		data.Nodes = append(data.Nodes, n)
+	}
+	slices.SortFunc(data.Nodes, func(a, b *types.Node) int { return strings.Compare(a.NodeID, b.NodeID) })
+	for id, addr := range f.masters {
+		data.Masters[id] = addr
+	}
+	return data, nil
+}
+
+// Persist implements raft.FSMSnapshot.
+func (s *snapshotData) Persist(sink raft.SnapshotSink) error {
+	if err := json.NewEncoder(sink).Encode(s); err != nil {
+		_ = sink.Cancel()
+		return fmt.Errorf("write snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+// Release implements raft.FSMSnapshot.
+func (s *snapshotData) Release() {}
+
+// Restore implements raft.FSM. It replaces the whole state with the
+// snapshot's, and leaves the state unchanged if the snapshot is unreadable.
+func (f *FSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	var data snapshotData
+	if err := json.NewDecoder(rc).Decode(&data); err != nil {
+		return fmt.Errorf("read snapshot: %w", err)
+	}
+	if data.Version < 1 || data.Version > SnapshotVersion {
+		return fmt.Errorf("read snapshot: format version %d, this master reads up to %d", data.Version, SnapshotVersion)
+	}
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.resetLocked()
+	for _, t := range data.Tasks {
+		f.tasks[t.TaskID] = t
+		f.taskOrder = append(f.taskOrder, t.TaskID)
+		f.indexTaskLocked(t)
+	}
+	for _, n := range data.Nodes {
+		f.nodes[n.NodeID] = n
+	}
+	for id, addr := range data.Masters {
+		f.masters[id] = addr
+	}
+	f.notifyLocked(data.AppliedIndex)
+	return nil
+}

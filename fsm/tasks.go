@@ -1,0 +1,223 @@
+package fsm
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/podling/podling/internal/types"
+)
+
+// statusRank orders task states along the lifecycle. Both terminal states
+// share the last rank.
+var statusRank = map[types.TaskStatus]int{
+	types.TaskPending:   0,
+	types.TaskScheduled: 1,
+	types.TaskRunning:   2,
+	types.TaskCompleted: 3,
+	types.TaskFailed:    3,
+}
+
+func (f *FSM) createTaskLocked(c CreateTask) (types.Task, error) {
+	t := c.Task
+	if t.TaskID == "" || t.Image == "" {
+		return types.Task{}, fmt.Errorf("%w: task needs an ID and an image", ErrInvalidCommand)
+	}
+	if _, ok := f.tasks[t.TaskID]; ok {
+		return types.Task{}, fmt.Errorf("task %s: %w", t.TaskID, ErrAlreadyExists)
+	}
+	t.Status = types.TaskPending
+	t.UpdatedAt = t.CreatedAt
+	f.tasks[t.TaskID] = &t
+	f.taskOrder = append(f.taskOrder, t.TaskID)
+	f.indexTaskLocked(&t)
+	return t, nil
+}
+
+// updateTaskStatusLocked applies a status report or a placement. A report
+// that repeats the current status or lags behind it returns the task
+// unchanged, so a worker may resend reports safely.
+func (f *FSM) updateTaskStatusLocked(c UpdateTaskStatus) (types.Task, error) {
+	old, ok := f.tasks[c.TaskID]
+	if !ok {
+		return types.Task{}, fmt.Errorf("task %s: %w", c.TaskID, ErrNotFound)
+	}
+	u := c.Update
+	stale, err := checkTransition(old, u.Status)
+	if err != nil || stale {
+		return *old, err
+	}
+	if err := f.checkReporterLocked(old, u); err != nil {
+		return *old, err
+	}
+	t := withStatus(*old, u, c.Time)
+	f.unindexTaskLocked(old)
+	f.tasks[t.TaskID] = &t
+	f.indexTaskLocked(&t)
+	return t, nil
+}
+
+// checkTransition reports whether moving t to next is stale (a no-op) and
+// returns a *TransitionError when it is illegal.
+func checkTransition(t *types.Task, next types.TaskStatus) (stale bool, err error) {
+	cur := t.Status
+	illegal := &TransitionError{ID: t.TaskID, From: cur, To: next}
+	switch {
+	case !next.Valid():
+		return false, illegal
+	case next == cur:
+		return true, nil
+	case cur.Terminal() && next.Terminal():
+		// completed and failed contradict each other: the first one stands.
+		return false, illegal
+	case statusRank[next] < statusRank[cur]:
+		return true, nil
+	case next == types.TaskFailed:
+		return false, nil
+	case statusRank[next] == statusRank[cur]+1:
+		return false, nil
+	}
+	return false, illegal
+}
+
+// checkReporterLocked rejects a placement on an unknown or offline node and
+// a report from a node other than the one the task is placed on.
+func (f *FSM) checkReporterLocked(t *types.Task, u types.TaskStatusUpdate) error {
+	if u.Status == types.TaskScheduled {
+		n, ok := f.nodes[u.NodeID]
+		if !ok {
+			return fmt.Errorf("place task %s on node %q: %w", t.TaskID, u.NodeID, ErrNotFound)
+		}
+		if n.Status != types.NodeOnline {
+			return fmt.Errorf("place task %s on %s node %s: %w", t.TaskID, n.Status, n.NodeID, ErrConflict)
+		}
+		return nil
+	}
+	if u.NodeID != "" && t.NodeID != "" && u.NodeID != t.NodeID {
+		return fmt.Errorf("task %s runs on node %s, not %s: %w", t.TaskID, t.NodeID, u.NodeID, ErrConflict)
+	}
+	return nil
+}
+
+// withStatus returns a copy of t moved to the reported status.
+func withStatus(t types.Task, u types.TaskStatusUpdate, now time.Time) types.Task {
+	t.Status = u.Status
+	t.UpdatedAt = now
+	if u.Status == types.TaskScheduled {
+		t.NodeID = u.NodeID
+	}
+	if u.ContainerID != "" {
+		t.ContainerID = u.ContainerID
+	}
+	if u.ExitCode != nil {
+		code := *u.ExitCode
+		t.ExitCode = &code
+	}
+	if u.Reason != "" || u.Message != "" {
+		t.Reason, t.Message = u.Reason, u.Message
+	}
+	if u.Status == types.TaskRunning {
+		t.StartedAt = &now
+	}
+	if u.Status.Terminal() {
+		t.FinishedAt = &now
+	}
+	return t
+}
+
+func (f *FSM) indexTaskLocked(t *types.Task) {
+	addToSet(f.tasksByStatus, string(t.Status), t.TaskID)
+	if t.NodeID != "" && (t.Status == types.TaskScheduled || t.Status == types.TaskRunning) {
+		addToSet(f.activeByNode, t.NodeID, t.TaskID)
+	}
+}
+
+func (f *FSM) unindexTaskLocked(t *types.Task) {
+	removeFromSet(f.tasksByStatus, string(t.Status), t.TaskID)
+	if t.NodeID != "" {
+		removeFromSet(f.activeByNode, t.NodeID, t.TaskID)
+	}
+}
+
+func addToSet[K ~string](sets map[K]map[string]struct{}, key string, id string) {
+	set, ok := sets[K(key)]
+	if !ok {
+		set = make(map[string]struct{})
+		sets[K(key)] = set
+	}
+	set[id] = struct{}{}
+}
+
+func removeFromSet[K ~string](sets map[K]map[string]struct{}, key string, id string) {
+	set := sets[K(key)]
+	delete(set, id)
+	if len(set) == 0 {
+		delete(sets, K(key))
+	}
+}
+
+// Task returns the task with the given ID.
+func (f *FSM) Task(id string) (types.Task, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	t, ok := f.tasks[id]
+	if !ok {
+		return types.Task{}, false
+	}
+	return *t, true
+}
+
+// TaskFilter narrows a task listing. Zero fields match everything.
+type TaskFilter struct {
+	Status types.TaskStatus
+	NodeID string
+}
+
+// Tasks returns the tasks matching filter in creation order.
+func (f *FSM) Tasks(filter TaskFilter) []types.Task {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if filter.Status == "" {
+		out := make([]types.Task, 0, len(f.taskOrder))
+		for _, id := range f.taskOrder {
+			if t := f.tasks[id]; filter.NodeID == "" || t.NodeID == filter.NodeID {
+				out = append(out, *t)
+			}
+		}
+		return out
+	}
+	return f.tasksWithStatusLocked(filter)
+}
+
+func (f *FSM) tasksWithStatusLocked(filter TaskFilter) []types.Task {
+	set := f.tasksByStatus[filter.Status]
+	out := make([]types.Task, 0, len(set))
+	for id := range set {
+		if t := f.tasks[id]; filter.NodeID == "" || t.NodeID == filter.NodeID {
+			out = append(out, *t)
+		}
+	}
+	// IDs begin with the creation time, and CreatedAt breaks ties between
+	// IDs minted by different leaders.
+	slices.SortFunc(out, func(a, b types.Task) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		if a.TaskID < b.TaskID {
+			return -1
+		}
+		return 1
+	})
+	return out
+}
+
+// TaskCount returns the number of tasks in each status.
+func (f *FSM) TaskCount() map[types.TaskStatus]int {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make(map[types.TaskStatus]int, len(f.tasksByStatus))
+	for status, set := range f.tasksByStatus {
+		out[status] = len(set)
+	}
+	return out
+}

@@ -1,0 +1,138 @@
+// Package api serves the master's REST API: routing, input checks, the
+// forwarding of writes to the leader, read consistency, and the mapping of
+// errors to HTTP answers.
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/podling/podling/fsm"
+	"github.com/podling/podling/internal/cluster"
+	"github.com/podling/podling/internal/forward"
+	"github.com/podling/podling/internal/types"
+)
+
+// Raft is the part of the cluster member the API uses.
+type Raft interface {
+	ID() string
+	IsLeader() bool
+	LeaderReady() bool
+	Leader() string
+	Propose(ctx context.Context, cmd fsm.Command) (cluster.Result, error)
+	VerifyLeader() error
+	Status() cluster.Status
+}
+
+// State is the replicated state the API reads.
+type State interface {
+	Task(id string) (types.Task, bool)
+	Tasks(filter fsm.TaskFilter) []types.Task
+	Node(id string) (types.Node, bool)
+	Nodes() []types.Node
+	AppliedIndex() uint64
+	WaitForIndex(ctx context.Context, index uint64) error
+}
+
+// HeartbeatRecorder keeps the leader's in-memory last-seen times.
+type HeartbeatRecorder interface {
+	Observe(nodeID string, at time.Time)
+}
+
+// Config wires a Server.
+type Config struct {
+	Raft       Raft
+	State      State
+	Forwarder  *forward.Forwarder
+	Heartbeats HeartbeatRecorder
+	Logger     hclog.Logger
+	// MaxBodyBytes limits request bodies; zero means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// ReadTimeout bounds how long a linearizable read waits; zero means 5 s.
+	ReadTimeout time.Duration
+	// ReadyWait bounds how long a request waits for a new leader to finish
+	// its post-election barrier; zero means 2 s.
+	ReadyWait   time.Duration
+	AuthEnabled bool
+	// Now returns the leader's clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the master's HTTP API.
+type Server struct {
+	raft       Raft
+	state      State
+	forwarder  *forward.Forwarder
+	heartbeats HeartbeatRecorder
+	logger     hclog.Logger
+	maxBody    int64
+	readWait   time.Duration
+	readyWait  time.Duration
+	auth       bool
+	now        func() time.Time
+	router     *mux.Router
+}
+
+// New returns a Server with its routes registered.
+func New(cfg Config) *Server {
+	s := &Server{
+		raft: cfg.Raft, state: cfg.State, forwarder: cfg.Forwarder, heartbeats: cfg.Heartbeats,
+		logger: cfg.Logger.Named("api"), maxBody: cfg.MaxBodyBytes, readWait: cfg.ReadTimeout,
+		readyWait: cfg.ReadyWait, auth: cfg.AuthEnabled, now: cfg.Now,
+	}
+	s.setDefaults()
+	s.router = s.routes()
+	return s
+}
+
+func (s *Server) setDefaults() {
+	if s.maxBody == 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.readWait == 0 {
+		s.readWait = 5 * time.Second
+	}
+	if s.readyWait == 0 {
+		s.readyWait = 2 * time.Second
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+}
+
+func (s *Server) routes() *mux.Router {
+	r := mux.NewRouter()
+	r.NotFoundHandler = s.adapt(func(req *http.Request) (reply, error) {
+		return reply{}, invalidRoute(req)
+	})
+	r.MethodNotAllowedHandler = s.adapt(func(req *http.Request) (reply, error) {
+		return reply{}, notAllowed(req)
+	})
+
+	r.Handle("/health", s.adapt(s.health)).Methods(http.MethodGet)
+	r.Handle(forward.ReadIndexPath, s.adapt(s.readIndex)).Methods(http.MethodGet)
+
+	v1 := r.PathPrefix("/api/v1").Subrouter()
+	v1.Handle("/tasks", s.leaderOnly(s.createTask)).Methods(http.MethodPost)
+	v1.Handle("/tasks", s.linearizable(s.listTasks)).Methods(http.MethodGet)
+	v1.Handle("/tasks/{taskId}", s.linearizable(s.getTask)).Methods(http.MethodGet)
+	v1.Handle("/tasks/{taskId}/status", s.leaderOnly(s.updateTaskStatus)).Methods(http.MethodPut)
+	v1.Handle("/nodes/register", s.leaderOnly(s.registerNode)).Methods(http.MethodPost)
+	v1.Handle("/nodes/{nodeId}/heartbeat", s.leaderOnly(s.heartbeat)).Methods(http.MethodPost)
+	v1.Handle("/nodes", s.linearizable(s.listNodes)).Methods(http.MethodGet)
+	return r
+}
+
+// ServeHTTP implements http.Handler. Every answer names the master that
+// served it and the leader it knows of.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set(forward.ServedByHeader, s.raft.ID())
+	if leader := s.raft.Leader(); leader != "" {
+		w.Header().Set(LeaderHeader, leader)
+	}
+	s.router.ServeHTTP(w, r)
+}

@@ -1,0 +1,93 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/podling/podling/fsm"
+)
+
+// Result is the outcome of a committed command.
+type Result struct {
+	// Value is what the state machine returned: the changed object, or nil.
+	Value any
+	// Index is the log index the command was committed at.
+	Index uint64
+}
+
+// Propose encodes cmd, replicates it through Raft and waits until this
+// master has applied it. It is the one path by which state changes.
+//
+// The error tells three outcomes apart: the command was not replicated
+// (ErrNotLeader, ErrTooLarge, ErrTimeout, ErrShutdown, ErrLeadershipLost,
+// where the last one means the outcome is unknown); the command was
+// committed but the state machine rejected it (an error wrapping an fsm
+// sentinel, with Result.Index set); or success.
+func (n *Node) Propose(ctx context.Context, cmd fsm.Command) (Result, error) {
+	data, err := fsm.Encode(cmd)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(data) > MaxCommandSize {
+		return Result{}, fmt.Errorf("%s of %d bytes, limit %d: %w", cmd.Type(), len(data), MaxCommandSize, ErrTooLarge)
+	}
+	if n.raft.State() != raft.Leader {
+		return Result{}, ErrNotLeader
+	}
+
+	future := n.raft.Apply(data, n.applyTimeout(ctx))
+	if err := future.Error(); err != nil {
+		return Result{}, fmt.Errorf("propose %s: %w", cmd.Type(), mapRaftError(err))
+	}
+	res := Result{Value: future.Response(), Index: future.Index()}
+	if fsmErr, ok := res.Value.(error); ok {
+		return Result{Index: res.Index}, fmt.Errorf("apply %s: %w", cmd.Type(), fsmErr)
+	}
+	return res, nil
+}
+
+// applyTimeout is the configured apply timeout, shortened to the context's
+// deadline. Raft cannot abandon an entry it has accepted, so a cancelled
+// context only bounds how long the caller waits to enqueue it.
+func (n *Node) applyTimeout(ctx context.Context) time.Duration {
+	timeout := n.timing.Apply
+	if deadline, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(deadline))
+	}
+	return max(timeout, time.Millisecond)
+}
+
+func mapRaftError(err error) error {
+	switch {
+	case errors.Is(err, raft.ErrNotLeader):
+		return fmt.Errorf("%w: %w", ErrNotLeader, err)
+	case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrLeadershipTransferInProgress):
+		return fmt.Errorf("%w: %w", ErrLeadershipLost, err)
+	case errors.Is(err, raft.ErrEnqueueTimeout):
+		return fmt.Errorf("%w: %w", ErrTimeout, err)
+	case errors.Is(err, raft.ErrRaftShutdown):
+		return fmt.Errorf("%w: %w", ErrShutdown, err)
+	}
+	return err
+}
+
+// VerifyLeader confirms with a quorum that this master is still the leader.
+func (n *Node) VerifyLeader() error {
+	if err := n.raft.VerifyLeader().Error(); err != nil {
+		return fmt.Errorf("verify leadership: %w", mapRaftError(err))
+	}
+	return nil
+}
+
+// Barrier waits until every entry committed before the call has been
+// applied to this master's state machine.
+func (n *Node) Barrier(timeout time.Duration) error {
+	if err := n.raft.Barrier(timeout).Error(); err != nil {
+		return fmt.Errorf("barrier: %w", mapRaftError(err))
+	}
+	return nil
+}

@@ -1,0 +1,72 @@
+package cluster
+
+import (
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// ID returns this master's Raft server ID.
+func (n *Node) ID() string { return n.id }
+
+// IsLeader reports whether this master currently believes it is the leader.
+func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
+
+// Leader returns the ID of the leader this master knows of, or "" when none
+// is known.
+func (n *Node) Leader() string {
+	_, id := n.raft.LeaderWithID()
+	return string(id)
+}
+
+// Status is a point-in-time view of the Raft member.
+type Status struct {
+	ID           string    `json:"id"`
+	State        string    `json:"state"`
+	LeaderID     string    `json:"leaderId"`
+	Term         uint64    `json:"term"`
+	CommitIndex  uint64    `json:"commitIndex"`
+	AppliedIndex uint64    `json:"appliedIndex"`
+	LastContact  time.Time `json:"lastContact"`
+}
+
+// Status returns the member's current role, term and indexes. AppliedIndex
+// is the last command applied to the state machine.
+func (n *Node) Status() Status {
+	return Status{
+		ID:           n.id,
+		State:        n.raft.State().String(),
+		LeaderID:     n.Leader(),
+		Term:         n.raft.CurrentTerm(),
+		CommitIndex:  n.raft.CommitIndex(),
+		AppliedIndex: n.fsm.AppliedIndex(),
+		LastContact:  n.raft.LastContact(),
+	}
+}
+
+// Term returns the current Raft term.
+func (n *Node) Term() uint64 { return n.raft.CurrentTerm() }
+
+// Voters returns the number of voting members in the latest configuration,
+// or 0 when it cannot be read.
+func (n *Node) Voters() int {
+	future := n.raft.GetConfiguration()
+	if future.Error() != nil {
+		return 0
+	}
+	count := 0
+	for _, s := range future.Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			count++
+		}
+	}
+	return count
+}
+
+// TransferLeadership asks Raft to hand leadership to a caught-up follower.
+func (n *Node) TransferLeadership() error {
+	if err := n.raft.LeadershipTransfer().Error(); err != nil {
+		return mapRaftError(err)
+	}
+	return nil
+}

@@ -1,0 +1,168 @@
+// Package forward sends requests that only the leader may serve from a
+// follower to the leader's API, and relays the answer unchanged. A request
+// is forwarded at most once: the leader side never forwards a request that
+// carries ForwardedHeader.
+package forward
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Headers set on forwarded requests and on every answer.
+const (
+	// ForwardedHeader carries the ID of the master that forwarded a request.
+	ForwardedHeader = "X-Podling-Forwarded-By"
+	// ServedByHeader names the master that served a request.
+	ServedByHeader = "X-Podling-Served-By"
+)
+
+// ReadIndexPath is the leader's endpoint that returns the index a
+// linearizable read must wait for.
+const ReadIndexPath = "/internal/v1/read-index"
+
+// ErrNoLeader: no leader with a known API address could be found in time.
+var ErrNoLeader = errors.New("no leader available")
+
+// Cluster is what the forwarder needs to know about Raft.
+type Cluster interface {
+	ID() string
+	IsLeader() bool
+	Leader() string
+}
+
+// Addresses maps a master's Raft server ID to its API URL.
+type Addresses interface {
+	MasterAddress(serverID string) (string, bool)
+}
+
+// Forwarder relays requests to the leader. It is safe for concurrent use.
+type Forwarder struct {
+	cluster   Cluster
+	addresses Addresses
+	client    *http.Client
+	// ElectionWait bounds how long a request waits for a leader to be known.
+	electionWait time.Duration
+	logger       hclog.Logger
+}
+
+// New returns a forwarder. electionWait bounds how long a request waits for
+// a leader during an election before it fails with ErrNoLeader.
+func New(c Cluster, addresses Addresses, client *http.Client, electionWait time.Duration, logger hclog.Logger) *Forwarder {
+	return &Forwarder{cluster: c, addresses: addresses, client: client, electionWait: electionWait, logger: logger.Named("forward")}
+}
+
+// LeaderURL returns the API URL of the current leader, waiting up to the
+// election wait for one to be known. It returns ErrNoLeader when this
+// master is the leader itself or when none is known in time.
+func (f *Forwarder) LeaderURL(ctx context.Context) (string, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, f.electionWait)
+	defer cancel()
+	for {
+		id := f.cluster.Leader()
+		if id != "" && id != f.cluster.ID() {
+			if addr, ok := f.addresses.MasterAddress(id); ok {
+				return id, addr, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", "", fmt.Errorf("%w (leader %q)", ErrNoLeader, id)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Forward sends r to the leader and copies the leader's answer to w. The
+// body must already be read into body, because it cannot be read twice.
+func (f *Forwarder) Forward(w http.ResponseWriter, r *http.Request, body []byte) error {
+	leaderID, leaderURL, err := f.LeaderURL(r.Context())
+	if err != nil {
+		return err
+	}
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, leaderURL+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("build request for leader %s: %w", leaderID, err)
+	}
+	copyHeaders(out.Header, r.Header)
+	out.Header.Set(ForwardedHeader, f.cluster.ID())
+
+	resp, err := f.client.Do(out)
+	if err != nil {
+		return fmt.Errorf("%w: forward to leader %s at %s: %w", ErrNoLeader, leaderID, leaderURL, err)
+	}
+	defer resp.Body.Close()
+	copyHeaders(w.Header(), resp.Header)
+	w.WriteHeader(resp.StatusCode)
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		f.logger.Warn("relaying leader answer failed", "leader_id", leaderID, "error", err)
+	}
+	return nil
+}
+
+// hopHeaders apply to one connection only and are not relayed.
+var hopHeaders = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true, "Proxy-Authorization": true,
+	"Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Content-Length": true,
+}
+
+func copyHeaders(dst, src http.Header) {
+	for key, values := range src {
+		if hopHeaders[http.CanonicalHeaderKey(key)] {
+			continue
+		}
+		dst[key] = append([]string(nil), values...)
+	}
+}
+
+// readIndexAnswer is the body of the leader's read-index answer.
+type readIndexAnswer struct {
+	Index uint64 `json:"index"`
+}
+
+// ReadIndex asks the leader for the index that a linearizable read must
+// wait for. The caller's Authorization header is passed on.
+func (f *Forwarder) ReadIndex(ctx context.Context, authorization string) (uint64, error) {
+	leaderID, leaderURL, err := f.LeaderURL(ctx)
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, leaderURL+ReadIndexPath, nil)
+	if err != nil {
+		return 0, fmt.Errorf("build read-index request: %w", err)
+	}
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	req.Header.Set(ForwardedHeader, f.cluster.ID())
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("%w: read index from leader %s: %w", ErrNoLeader, leaderID, err)
+	}
+	defer resp.Body.Close()
+	return decodeReadIndex(resp, leaderID)
+}
+
+func decodeReadIndex(resp *http.Response, leaderID string) (uint64, error) {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return 0, fmt.Errorf("%w: read index from leader %s: %w", ErrNoLeader, leaderID, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("%w: leader %s answered read index with %d: %s", ErrNoLeader, leaderID, resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	var answer readIndexAnswer
+	if err := json.Unmarshal(body, &answer); err != nil {
+		return 0, fmt.Errorf("decode read index from leader %s: %w", leaderID, err)
+	}
+	return answer.Index, nil
+}

@@ -1,0 +1,176 @@
+// Package master wires one podling-master together: the state machine, the
+// Raft member, the API server, and the loops that run only on the leader.
+package master
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/podling/podling/fsm"
+	"github.com/podling/podling/internal/api"
+	"github.com/podling/podling/internal/cluster"
+	"github.com/podling/podling/internal/forward"
+	"github.com/podling/podling/internal/nodes"
+	"github.com/podling/podling/internal/scheduler"
+)
+
+// Config configures a master.
+type Config struct {
+	ID string
+	// HTTPAddr is the API listen address; AdvertiseHTTP, when set, is the
+	// URL other masters forward to.
+	HTTPAddr      string
+	AdvertiseHTTP string
+	RaftAddr      string
+	RaftAdvertise string
+	DataDir       string
+	Peers         []cluster.Peer
+	// HeartbeatTTL is the silence after which a worker is declared lost.
+	HeartbeatTTL time.Duration
+	// HeartbeatBatch is how often the leader writes last-seen times to the
+	// log; zero means one second.
+	HeartbeatBatch time.Duration
+	Timing         cluster.Timing
+	Logger         hclog.Logger
+}
+
+// Master is one running podling-master.
+type Master struct {
+	cfg        Config
+	logger     hclog.Logger
+	fsm        *fsm.FSM
+	node       *cluster.Node
+	listener   net.Listener
+	httpServer *http.Server
+	advertise  string
+	tracker    *nodes.Tracker
+	dispatcher *scheduler.Dispatcher
+	scheduler  *scheduler.Scheduler
+
+	stop    chan struct{}
+	stopped sync.WaitGroup // API server and leadership watcher
+	loops   sync.WaitGroup // leader-only loops
+}
+
+// Start opens the Raft member, starts serving the API and watches for
+// leadership. It returns once the API is listening.
+func Start(cfg Config) (*Master, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	if cfg.HeartbeatBatch == 0 {
+		cfg.HeartbeatBatch = time.Second
+	}
+	m := &Master{cfg: cfg, logger: cfg.Logger, fsm: fsm.New(cfg.Logger), stop: make(chan struct{})}
+
+	if err := m.listen(); err != nil {
+		return nil, err
+	}
+	node, err := cluster.Open(cluster.Config{
+		ID: cfg.ID, BindAddr: cfg.RaftAddr, Advertise: cfg.RaftAdvertise, DataDir: cfg.DataDir,
+		Peers: cfg.Peers, FSM: m.fsm, Logger: cfg.Logger, Timing: cfg.Timing,
+	})
+	if err != nil {
+		_ = m.listener.Close()
+		return nil, err
+	}
+	m.node = node
+	m.wire()
+	m.serve()
+	return m, nil
+}
+
+func (m *Master) listen() error {
+	ln, err := net.Listen("tcp", m.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen for the API on %s: %w", m.cfg.HTTPAddr, err)
+	}
+	m.listener = ln
+	m.advertise = m.cfg.AdvertiseHTTP
+	if m.advertise == "" {
+		m.advertise, err = advertiseURL(ln.Addr())
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+	}
+	return nil
+}
+
+// advertiseURL derives the API URL other masters use from the listener's
+// address, naming this machine's host when it listens on all interfaces.
+func advertiseURL(addr net.Addr) (string, error) {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "", fmt.Errorf("parse API address %s: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		if host, err = os.Hostname(); err != nil {
+			return "", fmt.Errorf("find host name to advertise: %w", err)
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
+}
+
+func (m *Master) wire() {
+	workerClient := &http.Client{Timeout: 30 * time.Second}
+	m.tracker = nodes.New(nodes.Config{
+		Raft: m.node, State: m.fsm, TTL: m.cfg.HeartbeatTTL, BatchInterval: m.cfg.HeartbeatBatch, Logger: m.logger,
+	})
+	m.dispatcher = scheduler.NewDispatcher(m.node, workerClient, m.logger)
+	m.scheduler = scheduler.New(scheduler.Config{Raft: m.node, State: m.fsm, Dispatcher: m.dispatcher, Logger: m.logger})
+
+	forwarder := forward.New(m.node, m.fsm, &http.Client{Timeout: 30 * time.Second}, 2*time.Second, m.logger)
+	handler := api.New(api.Config{Raft: m.node, State: m.fsm, Forwarder: forwarder, Heartbeats: m.tracker, Logger: m.logger})
+	m.httpServer = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+}
+
+func (m *Master) serve() {
+	m.stopped.Add(2)
+	go func() {
+		defer m.stopped.Done()
+		if err := m.httpServer.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.logger.Error("API server stopped", "error", err)
+		}
+	}()
+	go func() {
+		defer m.stopped.Done()
+		m.watchLeadership()
+	}()
+	m.logger.Info("master started", "id", m.cfg.ID, "api", m.advertise, "raft", m.cfg.RaftAddr)
+}
+
+// URL returns the API URL this master advertises to the others.
+func (m *Master) URL() string { return m.advertise }
+
+// FSM returns the master's replicated state, for tests and tools.
+func (m *Master) FSM() *fsm.FSM { return m.fsm }
+
+// Cluster returns the master's Raft member.
+func (m *Master) Cluster() *cluster.Node { return m.node }
+
+// Close stops the master. A leader first hands leadership to a caught-up
+// follower, so that the cluster keeps accepting writes without waiting
+// for an election timeout.
+func (m *Master) Close(ctx context.Context) error {
+	if m.node.IsLeader() && m.node.Voters() > 1 {
+		if err := m.node.TransferLeadership(); err != nil {
+			m.logger.Warn("leadership transfer before shutdown failed", "error", err)
+		}
+	}
+	shutdownErr := m.httpServer.Shutdown(ctx)
+	close(m.stop)
+	raftErr := m.node.Shutdown()
+	m.stopped.Wait()
+	m.loops.Wait()
+	m.dispatcher.Wait()
+	return errors.Join(shutdownErr, raftErr)
+}
