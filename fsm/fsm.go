@@ -19,14 +19,17 @@ import (
 )
 
 // FSM implements raft.FSM. Its read methods are safe for concurrent use with
-// Apply and return copies that callers may keep.
+// Apply. They return copies of the stored structs, which callers may keep
+// but must treat as read-only: maps such as Env and pointer fields such as
+// ExitCode are shared with the stored state.
 type FSM struct {
 	logger hclog.Logger
 
 	// Stored objects are never changed in place: an update stores a new
 	// copy, so a snapshot or a reader can share the old pointer safely.
 	tasks         map[string]*types.Task
-	taskOrder     []string // task IDs in the order they were created
+	taskOrder     []string       // task IDs in the order they were created
+	taskPosition  map[string]int // index of each task ID in taskOrder
 	tasksByStatus map[types.TaskStatus]map[string]struct{}
 	activeByNode  map[string]map[string]struct{} // scheduled or running task IDs per node
 	nodes         map[string]*types.Node
@@ -49,6 +52,7 @@ func New(logger hclog.Logger) *FSM {
 func (f *FSM) resetLocked() {
 	f.tasks = make(map[string]*types.Task)
 	f.taskOrder = nil
+	f.taskPosition = make(map[string]int)
 	f.tasksByStatus = make(map[types.TaskStatus]map[string]struct{})
 	f.activeByNode = make(map[string]map[string]struct{})
 	f.nodes = make(map[string]*types.Node)

@@ -23,6 +23,7 @@ func (f *FSM) registerNodeLocked(c RegisterNode) (types.Node, error) {
 		}
 	}
 	n.Status = types.NodeOnline
+	n.RunningTasks = 0 // derived from the task index on every read
 	f.nodes[n.NodeID] = &n
 	return f.nodeViewLocked(&n), nil
 }

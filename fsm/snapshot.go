@@ -62,25 +62,49 @@ func (s *snapshotData) Persist(sink raft.SnapshotSink) error {
 // Release implements raft.FSMSnapshot.
 func (s *snapshotData) Release() {}
 
+// readSnapshot decodes and checks a whole snapshot before any state is
+// touched, so a damaged snapshot leaves the state as it was.
+func readSnapshot(r io.Reader) (*snapshotData, error) {
+	var data snapshotData
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&data); err != nil {
+		return nil, fmt.Errorf("read snapshot: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("read snapshot: unexpected data after the state")
+	}
+	if data.Version < 1 || data.Version > SnapshotVersion {
+		return nil, fmt.Errorf("read snapshot: format version %d, this master reads up to %d", data.Version, SnapshotVersion)
+	}
+	seen := make(map[string]bool, len(data.Tasks))
+	for i, t := range data.Tasks {
+		if t == nil || t.TaskID == "" || seen[t.TaskID] {
+			return nil, fmt.Errorf("read snapshot: task %d is empty, has no ID or repeats an ID", i)
+		}
+		seen[t.TaskID] = true
+	}
+	for i, n := range data.Nodes {
+		if n == nil || n.NodeID == "" {
+			return nil, fmt.Errorf("read snapshot: node %d is empty or has no ID", i)
+		}
+	}
+	return &data, nil
+}
+
 // Restore implements raft.FSM. It replaces the whole state with the
 // snapshot's, and leaves the state unchanged if the snapshot is unreadable.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	var data snapshotData
-	if err := json.NewDecoder(rc).Decode(&data); err != nil {
-		return fmt.Errorf("read snapshot: %w", err)
-	}
-	if data.Version < 1 || data.Version > SnapshotVersion {
-		return fmt.Errorf("read snapshot: format version %d, this master reads up to %d", data.Version, SnapshotVersion)
+	data, err := readSnapshot(rc)
+	if err != nil {
+		return err
 	}
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.resetLocked()
 	for _, t := range data.Tasks {
-		f.tasks[t.TaskID] = t
-		f.taskOrder = append(f.taskOrder, t.TaskID)
-		f.indexTaskLocked(t)
+		f.addTaskLocked(t)
 	}
 	for _, n := range data.Nodes {
 		f.nodes[n.NodeID] = n

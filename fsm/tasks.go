@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -26,11 +27,12 @@ func (f *FSM) createTaskLocked(c CreateTask) (types.Task, error) {
 	if _, ok := f.tasks[t.TaskID]; ok {
 		return types.Task{}, fmt.Errorf("task %s: %w", t.TaskID, ErrAlreadyExists)
 	}
+	// Only the identity, the request and the creation time come from the
+	// command; everything else starts empty.
+	t = types.Task{TaskID: t.TaskID, Name: t.Name, Image: t.Image, Env: t.Env, CreatedAt: t.CreatedAt}
 	t.Status = types.TaskPending
 	t.UpdatedAt = t.CreatedAt
-	f.tasks[t.TaskID] = &t
-	f.taskOrder = append(f.taskOrder, t.TaskID)
-	f.indexTaskLocked(&t)
+	f.addTaskLocked(&t)
 	return t, nil
 }
 
@@ -43,11 +45,14 @@ func (f *FSM) updateTaskStatusLocked(c UpdateTaskStatus) (types.Task, error) {
 		return types.Task{}, fmt.Errorf("task %s: %w", c.TaskID, ErrNotFound)
 	}
 	u := c.Update
+	if err := checkReporter(old, u); err != nil {
+		return *old, err
+	}
 	stale, err := checkTransition(old, u.Status)
 	if err != nil || stale {
 		return *old, err
 	}
-	if err := f.checkReporterLocked(old, u); err != nil {
+	if err := f.checkPlacementLocked(old, u); err != nil {
 		return *old, err
 	}
 	t := withStatus(*old, u, c.Time)
@@ -80,21 +85,27 @@ func checkTransition(t *types.Task, next types.TaskStatus) (stale bool, err erro
 	return false, illegal
 }
 
-// checkReporterLocked rejects a placement on an unknown or offline node and
-// a report from a node other than the one the task is placed on.
-func (f *FSM) checkReporterLocked(t *types.Task, u types.TaskStatusUpdate) error {
-	if u.Status == types.TaskScheduled {
-		n, ok := f.nodes[u.NodeID]
-		if !ok {
-			return fmt.Errorf("place task %s on node %q: %w", t.TaskID, u.NodeID, ErrNotFound)
-		}
-		if n.Status != types.NodeOnline {
-			return fmt.Errorf("place task %s on %s node %s: %w", t.TaskID, n.Status, n.NodeID, ErrConflict)
-		}
+// checkReporter rejects a report, or a repeated placement, that names a
+// node other than the one the task is placed on, even when the report
+// would otherwise be a no-op.
+func checkReporter(t *types.Task, u types.TaskStatusUpdate) error {
+	if u.NodeID != "" && t.NodeID != "" && u.NodeID != t.NodeID {
+		return fmt.Errorf("task %s is placed on node %s, not %s: %w", t.TaskID, t.NodeID, u.NodeID, ErrConflict)
+	}
+	return nil
+}
+
+// checkPlacementLocked rejects a placement on an unknown or offline node.
+func (f *FSM) checkPlacementLocked(t *types.Task, u types.TaskStatusUpdate) error {
+	if u.Status != types.TaskScheduled {
 		return nil
 	}
-	if u.NodeID != "" && t.NodeID != "" && u.NodeID != t.NodeID {
-		return fmt.Errorf("task %s runs on node %s, not %s: %w", t.TaskID, t.NodeID, u.NodeID, ErrConflict)
+	n, ok := f.nodes[u.NodeID]
+	if !ok {
+		return fmt.Errorf("place task %s on node %q: %w", t.TaskID, u.NodeID, ErrNotFound)
+	}
+	if n.Status != types.NodeOnline {
+		return fmt.Errorf("place task %s on %s node %s: %w", t.TaskID, n.Status, n.NodeID, ErrConflict)
 	}
 	return nil
 }
@@ -123,6 +134,14 @@ func withStatus(t types.Task, u types.TaskStatusUpdate, now time.Time) types.Tas
 		t.FinishedAt = &now
 	}
 	return t
+}
+
+// addTaskLocked stores a new task at the end of the creation order.
+func (f *FSM) addTaskLocked(t *types.Task) {
+	f.tasks[t.TaskID] = t
+	f.taskPosition[t.TaskID] = len(f.taskOrder)
+	f.taskOrder = append(f.taskOrder, t.TaskID)
+	f.indexTaskLocked(t)
 }
 
 func (f *FSM) indexTaskLocked(t *types.Task) {
@@ -197,16 +216,9 @@ func (f *FSM) tasksWithStatusLocked(filter TaskFilter) []types.Task {
 			out = append(out, *t)
 		}
 	}
-	// IDs begin with the creation time, and CreatedAt breaks ties between
-	// IDs minted by different leaders.
+	// Log order, the same order as an unfiltered listing.
 	slices.SortFunc(out, func(a, b types.Task) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		if a.TaskID < b.TaskID {
-			return -1
-		}
-		return 1
+		return cmp.Compare(f.taskPosition[a.TaskID], f.taskPosition[b.TaskID])
 	})
 	return out
 }

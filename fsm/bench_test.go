@@ -1,0 +1,126 @@
+package fsm
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/podling/podling/internal/types"
+)
+
+const benchTaskCount = 100_000
+
+// largeFSM returns an FSM with benchTaskCount tasks spread over ten nodes,
+// an equal share in each status. It calls applyLocked directly, which skips
+// only the decoding that BenchmarkApplyCreateTask measures.
+func largeFSM(b *testing.B) *FSM {
+	b.Helper()
+	f := New(nil)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	mustApplyLocked := func(cmd Command) {
+		if _, err := f.applyLocked(cmd); err != nil {
+			b.Fatalf("apply %s: expected success, got %v", cmd.Type(), err)
+		}
+	}
+
+	for i := range 10 {
+		mustApplyLocked(RegisterNode{Node: newTestNode(fmt.Sprintf("n%d", i))})
+	}
+	for i := range benchTaskCount {
+		id := fmt.Sprintf("20250119123456-%08d", i)
+		created := baseTime.Add(time.Duration(i) * time.Millisecond)
+		mustApplyLocked(CreateTask{Task: newTestTask(id, created)})
+
+		target := allTaskStatuses[i%len(allTaskStatuses)]
+		node := fmt.Sprintf("n%d", i%10)
+		for _, next := range lifecycle[1:] {
+			if statusRank[next] > statusRank[target] {
+				break
+			}
+			if target == types.TaskFailed && next == types.TaskCompleted {
+				next = types.TaskFailed
+			}
+			mustApplyLocked(UpdateTaskStatus{
+				TaskID: id,
+				Update: types.TaskStatusUpdate{Status: next, NodeID: node},
+				Time:   created,
+			})
+		}
+	}
+	return f
+}
+
+func BenchmarkEncode(b *testing.B) {
+	cmd := UpdateTaskStatus{
+		TaskID: "20250119123456-abc12345",
+		Update: types.TaskStatusUpdate{
+			Status: types.TaskCompleted, ContainerID: "3f2a9c", ExitCode: intPtr(0), NodeID: "worker-1",
+		},
+		Time: baseTime,
+	}
+	for b.Loop() {
+		if _, err := Encode(cmd); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkApplyCreateTask(b *testing.B) {
+	entries := make([][]byte, b.N)
+	for i := range entries {
+		task := newTestTask(fmt.Sprintf("20250119123456-%08d", i), baseTime)
+		task.Env = map[string]string{"PORT": "8080"}
+		entries[i] = encode(b, CreateTask{Task: task})
+	}
+	f := New(nil)
+	b.ReportAllocs()
+	b.ResetTimer()
+
+	for i, data := range entries {
+		if err := resultError(f.Apply(&raft.Log{Index: uint64(i + 1), Data: data})); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkTaskGet100k(b *testing.B) {
+	f := largeFSM(b)
+	ids := make([]string, 1024)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("20250119123456-%08d", i*97%benchTaskCount)
+	}
+
+	i := 0
+	for b.Loop() {
+		if _, ok := f.Task(ids[i%len(ids)]); !ok {
+			b.Fatalf("Task(%q): expected found, got not found", ids[i%len(ids)])
+		}
+		i++
+	}
+}
+
+func BenchmarkTasksList100k(b *testing.B) {
+	f := largeFSM(b)
+	b.ReportAllocs()
+
+	for b.Loop() {
+		if got := f.Tasks(TaskFilter{}); len(got) != benchTaskCount {
+			b.Fatalf("expected %d tasks, got %d", benchTaskCount, len(got))
+		}
+	}
+}
+
+func BenchmarkTasksByStatus100k(b *testing.B) {
+	f := largeFSM(b)
+	want := benchTaskCount / len(allTaskStatuses)
+	b.ReportAllocs()
+
+	for b.Loop() {
+		if got := f.Tasks(TaskFilter{Status: types.TaskRunning}); len(got) != want {
+			b.Fatalf("expected %d running tasks, got %d", want, len(got))
+		}
+	}
+}
