@@ -12,10 +12,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/podling/podling/internal/cluster"
 	"github.com/podling/podling/internal/flagenv"
+	"github.com/podling/podling/internal/logging"
 	"github.com/podling/podling/internal/master"
 )
 
@@ -89,9 +88,11 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	logger := hclog.New(&hclog.LoggerOptions{
-		Name: "master", Level: hclog.LevelFromString(o.logLevel), JSONFormat: o.logJSON,
-	}).With("master_id", o.id)
+	logger, err := logging.New("master", o.logLevel, o.logJSON)
+	if err != nil {
+		return err
+	}
+	logger = logger.With("master_id", o.id)
 
 	m, err := master.Start(master.Config{
 		ID: o.id, HTTPAddr: o.httpAddr, AdvertiseHTTP: o.advertiseHTTP, RaftAddr: o.raftAddr,

@@ -77,7 +77,7 @@ func (s *Server) linearizable(h handlerFunc) http.Handler {
 			return
 		}
 		if stale {
-			w.Header().Set(LastContactHeader, s.lastContact().String())
+			w.Header().Set(LastContactHeader, s.lastContact())
 		} else if err := s.readBarrier(r); err != nil {
 			s.writeError(w, r, err)
 			return
@@ -134,15 +134,17 @@ func (s *Server) readIndex(r *http.Request) (reply, error) {
 	return reply{status: http.StatusOK, body: map[string]uint64{"index": index}, index: index}, nil
 }
 
-func (s *Server) lastContact() time.Duration {
+// lastContact returns how long ago this master last heard from the leader,
+// as a Go duration, or "never".
+func (s *Server) lastContact() string {
 	if s.raft.IsLeader() {
-		return 0
+		return "0s"
 	}
 	last := s.raft.Status().LastContact
 	if last.IsZero() {
-		return -1
+		return "never"
 	}
-	return time.Since(last).Round(time.Millisecond)
+	return time.Since(last).Round(time.Millisecond).String()
 }
 
 func queryBool(r *http.Request, name string) (bool, error) {

@@ -116,14 +116,18 @@ func (s *Server) routes() *mux.Router {
 	r.Handle("/health", s.adapt(s.health)).Methods(http.MethodGet)
 	r.Handle(forward.ReadIndexPath, s.adapt(s.readIndex)).Methods(http.MethodGet)
 
-	v1 := r.PathPrefix("/api/v1").Subrouter()
-	v1.Handle("/tasks", s.leaderOnly(s.createTask)).Methods(http.MethodPost)
-	v1.Handle("/tasks", s.linearizable(s.listTasks)).Methods(http.MethodGet)
-	v1.Handle("/tasks/{taskId}", s.linearizable(s.getTask)).Methods(http.MethodGet)
-	v1.Handle("/tasks/{taskId}/status", s.leaderOnly(s.updateTaskStatus)).Methods(http.MethodPut)
-	v1.Handle("/nodes/register", s.leaderOnly(s.registerNode)).Methods(http.MethodPost)
-	v1.Handle("/nodes/{nodeId}/heartbeat", s.leaderOnly(s.heartbeat)).Methods(http.MethodPost)
-	v1.Handle("/nodes", s.linearizable(s.listNodes)).Methods(http.MethodGet)
+	// The /api/v1 routes sit on the root router with their full paths. In a
+	// PathPrefix subrouter of gorilla/mux v1.8.1, every later route matches
+	// the shared prefix and so clears a method mismatch, which turns a 405
+	// into a 404.
+	const v1 = "/api/v1"
+	r.Handle(v1+"/tasks", s.leaderOnly(s.createTask)).Methods(http.MethodPost)
+	r.Handle(v1+"/tasks", s.linearizable(s.listTasks)).Methods(http.MethodGet)
+	r.Handle(v1+"/tasks/{taskId}", s.linearizable(s.getTask)).Methods(http.MethodGet)
+	r.Handle(v1+"/tasks/{taskId}/status", s.leaderOnly(s.updateTaskStatus)).Methods(http.MethodPut)
+	r.Handle(v1+"/nodes/register", s.leaderOnly(s.registerNode)).Methods(http.MethodPost)
+	r.Handle(v1+"/nodes/{nodeId}/heartbeat", s.leaderOnly(s.heartbeat)).Methods(http.MethodPost)
+	r.Handle(v1+"/nodes", s.linearizable(s.listNodes)).Methods(http.MethodGet)
 	return r
 }
 

@@ -115,9 +115,21 @@ var hopHeaders = map[string]bool{
 	"Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Content-Length": true,
 }
 
+// copyHeaders copies src to dst without the hop-by-hop headers: the fixed
+// list above and every header that src's Connection header names
+// (RFC 9110, section 7.6.1).
 func copyHeaders(dst, src http.Header) {
+	named := map[string]bool{}
+	for _, value := range src.Values("Connection") {
+		for _, name := range strings.Split(value, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				named[http.CanonicalHeaderKey(name)] = true
+			}
+		}
+	}
 	for key, values := range src {
-		if hopHeaders[http.CanonicalHeaderKey(key)] {
+		canonical := http.CanonicalHeaderKey(key)
+		if hopHeaders[canonical] || named[canonical] {
 			continue
 		}
 		dst[key] = append([]string(nil), values...)

@@ -1,0 +1,166 @@
+// Command podling-echo is the demo workload for Podling tasks and pods.
+//
+// By default it is an HTTP server that responds to every request with a JSON
+// description of that request (method, path, query, headers, body) and the
+// host name it runs on. With -exit it instead prints -lines numbered lines to
+// standard output, waits -sleep, prints a last line naming the exit code and
+// exits with that code, so a task can be made to complete or fail. The last
+// line goes to standard error when the code is not zero.
+//
+// Every flag can also be set through the environment variable named in its
+// help text; a flag on the command line wins.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// maxEchoBody is the largest request body echoed back.
+const maxEchoBody = 1 << 20
+
+type options struct {
+	addr     string
+	exitCode int
+	exitMode bool
+	lines    int
+	sleep    time.Duration
+}
+
+func main() {
+	opts, err := parseOptions(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "podling-echo:", err)
+		os.Exit(2)
+	}
+	// As PID 1 in a container the process gets no default signal handling,
+	// so SIGTERM must be handled here for "docker stop" to work.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if opts.exitMode {
+		os.Exit(runExit(ctx, opts))
+	}
+	if err := serve(ctx, opts.addr); err != nil {
+		log.Fatalf("podling-echo: %v", err)
+	}
+}
+
+// envNames maps each flag to the environment variable that sets it.
+var envNames = map[string]string{
+	"addr":  "ECHO_ADDR",
+	"exit":  "ECHO_EXIT_CODE",
+	"lines": "ECHO_LINES",
+	"sleep": "ECHO_SLEEP",
+}
+
+func parseOptions(args []string) (options, error) {
+	fs := flag.NewFlagSet("podling-echo", flag.ContinueOnError)
+	addr := fs.String("addr", ":8080", "listen address of the echo server (env ECHO_ADDR)")
+	exitCode := fs.String("exit", "", "exit with this code (0-255) instead of serving (env ECHO_EXIT_CODE)")
+	lines := fs.Int("lines", 1, "with -exit, number of numbered lines to print first (env ECHO_LINES)")
+	sleep := fs.Duration("sleep", 0, "with -exit, time to wait before exiting, such as 2s (env ECHO_SLEEP)")
+	if err := setFromEnv(fs); err != nil {
+		return options{}, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+
+	opts := options{addr: *addr, lines: *lines, sleep: *sleep}
+	if *exitCode == "" {
+		return opts, nil
+	}
+	code, err := strconv.Atoi(*exitCode)
+	if err != nil || code < 0 || code > 255 {
+		return options{}, fmt.Errorf("invalid exit code %q: must be an integer from 0 to 255", *exitCode)
+	}
+	opts.exitCode, opts.exitMode = code, true
+	return opts, nil
+}
+
+// runExit prints the requested output, waits, and returns the exit code.
+// A signal ends the wait early.
+func runExit(ctx context.Context, opts options) int {
+	for i := 1; i <= opts.lines; i++ {
+		fmt.Printf("podling-echo line %d\n", i)
+	}
+	select {
+	case <-time.After(opts.sleep):
+	case <-ctx.Done():
+	}
+	out := os.Stdout
+	if opts.exitCode != 0 {
+		out = os.Stderr
+	}
+	fmt.Fprintf(out, "podling-echo exiting with code %d\n", opts.exitCode)
+	return opts.exitCode
+}
+
+func serve(ctx context.Context, addr string) error {
+	server := &http.Server{Addr: addr, Handler: http.HandlerFunc(echo), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = server.Shutdown(shutdownCtx)
+	}()
+	fmt.Printf("podling-echo listening on %s\n", addr)
+	if err := server.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	fmt.Println("podling-echo stopped")
+	return nil
+}
+
+// echoReply describes the request that was received.
+type echoReply struct {
+	Hostname string              `json:"hostname"`
+	Method   string              `json:"method"`
+	Path     string              `json:"path"`
+	Query    map[string][]string `json:"query,omitempty"`
+	Headers  map[string][]string `json:"headers"`
+	Body     string              `json:"body,omitempty"`
+}
+
+func echo(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEchoBody))
+	if err != nil {
+		http.Error(w, fmt.Sprintf("read request body: %v", err), http.StatusRequestEntityTooLarge)
+		return
+	}
+	hostname, _ := os.Hostname()
+	reply := echoReply{
+		Hostname: hostname, Method: r.Method, Path: r.URL.Path,
+		Query: r.URL.Query(), Headers: r.Header, Body: string(body),
+	}
+	fmt.Printf("%s %s from %s\n", r.Method, r.URL.Path, r.RemoteAddr)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(reply)
+}
+
+// setFromEnv sets each flag whose environment variable is set. It runs
+// before parsing the command line, so a flag given there wins.
+func setFromEnv(fs *flag.FlagSet) error {
+	for flagName, envName := range envNames {
+		value, ok := os.LookupEnv(envName)
+		if !ok {
+			continue
+		}
+		if err := fs.Set(flagName, value); err != nil {
+			return fmt.Errorf("invalid %s=%q: %w", envName, value, err)
+		}
+	}
+	return nil
+}

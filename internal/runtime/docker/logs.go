@@ -1,0 +1,40 @@
+package docker
+
+import (
+	"context"
+	"io"
+	"strconv"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stdcopy"
+)
+
+// Logs implements runtime.Runtime. Containers are created without a
+// terminal, so the engine multiplexes both streams into frames; Logs
+// removes the framing and returns plain text.
+func (r *Runtime) Logs(ctx context.Context, containerID string, tail int) (io.ReadCloser, error) {
+	opts := container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: strconv.Itoa(tail)}
+	framed, err := r.api.ContainerLogs(ctx, containerID, opts)
+	if err != nil {
+		return nil, wrapContainerErr("read logs of", containerID, err)
+	}
+
+	reader, writer := io.Pipe()
+	go func() {
+		_, err := stdcopy.StdCopy(writer, writer, framed)
+		writer.CloseWithError(err)
+	}()
+	return &demuxedLogs{PipeReader: reader, framed: framed}, nil
+}
+
+// demuxedLogs closes the engine's stream together with the pipe, which
+// also ends the copying goroutine.
+type demuxedLogs struct {
+	*io.PipeReader
+	framed io.Closer
+}
+
+func (l *demuxedLogs) Close() error {
+	l.PipeReader.Close()
+	return l.framed.Close()
+}

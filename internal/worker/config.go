@@ -1,0 +1,116 @@
+package worker
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/podling/podling/internal/runtime"
+)
+
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultPort              = 8081
+	DefaultMaster            = "http://localhost:8070"
+	DefaultHeartbeatInterval = 5 * time.Second
+	DefaultCapacity          = 10
+	DefaultRequestTimeout    = 10 * time.Second
+	DefaultMinBackoff        = 250 * time.Millisecond
+	DefaultMaxBackoff        = 10 * time.Second
+)
+
+// Config configures a Worker.
+type Config struct {
+	// NodeID identifies this worker to the masters and labels its
+	// containers. Registering again with the same ID is idempotent.
+	NodeID string
+	// Hostname and Port are where masters reach this worker's API. A zero
+	// Port is replaced by the port the listener is bound to.
+	Hostname string
+	Port     int
+	// ListenAddr is the address Run listens on; empty means ":<Port>".
+	ListenAddr string
+	// Masters are master or load-balancer base URLs, tried in turn.
+	// Empty means DefaultMaster.
+	Masters []string
+	// Token, when set, is sent to masters as a bearer token.
+	Token string
+	// HeartbeatInterval is the time between heartbeats.
+	HeartbeatInterval time.Duration
+	// Capacity is the number of tasks the worker offers to run at once.
+	Capacity int
+	// RequestTimeout bounds one request to one master.
+	RequestTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the pause after a round in which no
+	// master accepted a request; the pause doubles up to MaxBackoff.
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+	// Logger receives the worker's logs; nil discards them.
+	Logger hclog.Logger
+	// Runtime runs the containers. It is required.
+	Runtime runtime.Runtime
+}
+
+// withDefaults returns c with zero fields set to their defaults.
+func (c Config) withDefaults() Config {
+	if len(c.Masters) == 0 {
+		c.Masters = []string{DefaultMaster}
+	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if c.Capacity == 0 {
+		c.Capacity = DefaultCapacity
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.MinBackoff == 0 {
+		c.MinBackoff = DefaultMinBackoff
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = DefaultMaxBackoff
+	}
+	if c.Logger == nil {
+		c.Logger = hclog.NewNullLogger()
+	}
+	if c.ListenAddr == "" {
+		c.ListenAddr = ":" + strconv.Itoa(c.Port)
+	}
+	return c
+}
+
+// validate checks a Config that has its defaults applied.
+func (c Config) validate() error {
+	switch {
+	case c.Runtime == nil:
+		return errors.New("invalid worker config: runtime is required")
+	case c.NodeID == "":
+		return errors.New("invalid worker config: node id is required")
+	case c.Hostname == "":
+		return errors.New("invalid worker config: hostname is required")
+	case c.Port < 0 || c.Port > 65535:
+		return fmt.Errorf("invalid worker config: port %d is outside 0-65535", c.Port)
+	case c.Capacity < 0:
+		return fmt.Errorf("invalid worker config: capacity %d is negative", c.Capacity)
+	case c.HeartbeatInterval < 0 || c.RequestTimeout < 0:
+		return errors.New("invalid worker config: heartbeat interval and request timeout must be positive")
+	case c.MinBackoff < 0 || c.MaxBackoff < c.MinBackoff:
+		return fmt.Errorf("invalid worker config: backoff bounds %s and %s must be positive and ordered", c.MinBackoff, c.MaxBackoff)
+	}
+	return validateMasters(c.Masters)
+}
+
+func validateMasters(masters []string) error {
+	for _, m := range masters {
+		u, err := url.Parse(m)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("invalid worker config: master URL %q must be an absolute http or https URL", m)
+		}
+	}
+	return nil
+}

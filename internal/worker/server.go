@@ -1,0 +1,218 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/podling/podling/internal/runtime"
+	"github.com/podling/podling/internal/types"
+)
+
+// Limits of the logs endpoint's tail parameter.
+const (
+	defaultLogTail = 100
+	maxLogTail     = 10000
+)
+
+// handlerFunc is an HTTP handler whose returned error writeError sends.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (w *Worker) newServer() *http.Server {
+	return &http.Server{
+		Handler:           w.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+}
+
+func (w *Worker) routes() http.Handler {
+	r := mux.NewRouter()
+	r.Handle("/health", w.handle(w.handleHealth)).Methods(http.MethodGet)
+	r.Handle("/api/v1/tasks/{id}/execute", w.handle(w.handleExecute)).Methods(http.MethodPost)
+	r.Handle("/api/v1/tasks/{id}/status", w.handle(w.handleStatus)).Methods(http.MethodGet)
+	r.Handle("/api/v1/tasks/{id}/logs", w.handle(w.handleLogs)).Methods(http.MethodGet)
+
+	r.NotFoundHandler = w.handle(func(http.ResponseWriter, *http.Request) error {
+		return newAPIError(http.StatusNotFound, codeNotFound, "no such endpoint")
+	})
+	r.MethodNotAllowedHandler = w.handle(func(_ http.ResponseWriter, req *http.Request) error {
+		return newAPIError(http.StatusMethodNotAllowed, codeMethodNotAllowed, "method %s is not allowed here", req.Method)
+	})
+	return r
+}
+
+func (w *Worker) handle(fn handlerFunc) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if err := fn(rw, r); err != nil {
+			writeError(rw, r, w.log, err)
+		}
+	})
+}
+
+// pathTaskID returns the validated task ID from the request path.
+func pathTaskID(r *http.Request) (string, error) {
+	id := mux.Vars(r)["id"]
+	if err := runtime.ValidateTaskID(id); err != nil {
+		return "", newAPIError(http.StatusBadRequest, codeInvalidTaskID, "invalid task id in path: %v", err)
+	}
+	return id, nil
+}
+
+func (w *Worker) handleHealth(rw http.ResponseWriter, _ *http.Request) error {
+	writeJSON(rw, http.StatusOK, map[string]any{
+		"status":     "ok",
+		"nodeId":     w.cfg.NodeID,
+		"registered": w.registered.Load(),
+	})
+	return nil
+}
+
+// handleExecute accepts a task. For a task this worker already has a
+// container for, it responds 200 with Started false. For a new one it
+// responds 202 once the start attempt has finished or the request ended,
+// whichever comes first. A failed start is reported to the masters, not in
+// this response.
+func (w *Worker) handleExecute(rw http.ResponseWriter, r *http.Request) error {
+	id, err := pathTaskID(r)
+	if err != nil {
+		return err
+	}
+	var req types.ExecuteRequest
+	if err := decodeJSON(rw, r, &req); err != nil {
+		return err
+	}
+	if err := validateExecute(id, req.Task); err != nil {
+		return err
+	}
+
+	t, started, err := w.execute(r.Context(), req.Task)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-t.started:
+	case <-r.Context().Done():
+	}
+	status := http.StatusOK
+	if started {
+		status = http.StatusAccepted
+	}
+	writeJSON(rw, status, types.ExecuteResponse{TaskID: id, ContainerID: t.snapshot().ContainerID, Started: started})
+	return nil
+}
+
+func validateExecute(pathID string, task types.Task) error {
+	if task.TaskID != pathID {
+		return newAPIError(http.StatusBadRequest, codeInvalidRequest,
+			"task.taskId %q does not match task id %q in path", task.TaskID, pathID)
+	}
+	if task.Image == "" {
+		return newAPIError(http.StatusBadRequest, codeInvalidRequest, "task.image is required")
+	}
+	return nil
+}
+
+// execute returns the task's record, starting its container unless the
+// worker already tracks the task or the runtime already has a container for
+// it. started is true when this call started the task.
+func (w *Worker) execute(ctx context.Context, spec types.Task) (t *task, started bool, err error) {
+	if t, ok := w.tasks.get(spec.TaskID); ok {
+		return t, false, nil
+	}
+	c, err := w.rt.Find(ctx, spec.TaskID)
+	if err == nil {
+		w.adopt(w.taskCtx, c)
+		t, _ := w.tasks.get(spec.TaskID)
+		return t, false, nil
+	}
+	if !errors.Is(err, runtime.ErrNotFound) {
+		return nil, false, err
+	}
+
+	t, added := w.tasks.add(newTask(spec.TaskID, spec.Image))
+	if added {
+		w.log.Info("executing task", "task_id", spec.TaskID, "image", spec.Image)
+		w.goTask(func() {
+			w.runTask(w.taskCtx, t, runtime.Spec{TaskID: spec.TaskID, Name: spec.Name, Image: spec.Image, Env: spec.Env})
+		})
+	}
+	return t, added, nil
+}
+
+func (w *Worker) handleStatus(rw http.ResponseWriter, r *http.Request) error {
+	id, err := pathTaskID(r)
+	if err != nil {
+		return err
+	}
+	if t, ok := w.tasks.get(id); ok {
+		writeJSON(rw, http.StatusOK, t.snapshot())
+		return nil
+	}
+	c, err := w.findContainer(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	status, exitCode, message := statusOf(c)
+	writeJSON(rw, http.StatusOK, types.WorkerTaskStatus{
+		TaskID: id, Status: status, ContainerID: c.ID, ExitCode: exitCode, Message: message,
+	})
+	return nil
+}
+
+// findContainer looks the task's container up in the runtime and turns
+// runtime.ErrNotFound into a 404.
+func (w *Worker) findContainer(ctx context.Context, taskID string) (runtime.Container, error) {
+	c, err := w.rt.Find(ctx, taskID)
+	if errors.Is(err, runtime.ErrNotFound) {
+		return c, newAPIError(http.StatusNotFound, codeNotFound, "no container for task %s on this worker", taskID)
+	}
+	return c, err
+}
+
+// handleLogs streams the last lines of the task container's output as
+// plain text.
+func (w *Worker) handleLogs(rw http.ResponseWriter, r *http.Request) error {
+	id, err := pathTaskID(r)
+	if err != nil {
+		return err
+	}
+	tail, err := parseTail(r.URL.Query()["tail"])
+	if err != nil {
+		return err
+	}
+	c, err := w.findContainer(r.Context(), id)
+	if err != nil {
+		return err
+	}
+
+	logs, err := w.rt.Logs(r.Context(), c.ID, tail)
+	if err != nil {
+		return err
+	}
+	defer logs.Close()
+	rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if _, err := io.Copy(rw, logs); err != nil {
+		w.log.Debug("log stream ended early", "task_id", id, "container_id", c.ID, "error", err)
+	}
+	return nil
+}
+
+// parseTail reads the tail query parameter: absent means defaultLogTail,
+// otherwise one integer from 1 to maxLogTail.
+func parseTail(values []string) (int, error) {
+	if len(values) == 0 {
+		return defaultLogTail, nil
+	}
+	n, err := strconv.Atoi(values[0])
+	if len(values) > 1 || err != nil || n < 1 || n > maxLogTail {
+		return 0, newAPIError(http.StatusBadRequest, codeInvalidRequest,
+			"invalid tail %q: must be one integer from 1 to %d", values[0], maxLogTail)
+	}
+	return n, nil
+}

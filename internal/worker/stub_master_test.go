@@ -1,0 +1,150 @@
+package worker
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/podling/podling/internal/types"
+)
+
+// stubMaster is a master that records what workers send it. Its status
+// functions choose the HTTP status of each response, and nil means success.
+type stubMaster struct {
+	server *httptest.Server
+
+	mu sync.Mutex
+	// heartbeatStatus gets the 1-based number of the heartbeat.
+	heartbeatStatus func(n int) int
+	// reportStatus gets the 1-based number of the report attempt for the
+	// task and the report.
+	reportStatus   func(n int, u types.TaskStatusUpdate) int
+	registrations  []types.RegisterNodeRequest
+	heartbeats     int
+	reportAttempts map[string]int
+	reports        map[string][]types.TaskStatusUpdate // acknowledged ones, by task ID
+	authHeaders    []string
+}
+
+func newStubMaster(t *testing.T) *stubMaster {
+	m := &stubMaster{reportAttempts: make(map[string]int), reports: make(map[string][]types.TaskStatusUpdate)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/nodes/register", m.handleRegister)
+	mux.HandleFunc("POST /api/v1/nodes/{id}/heartbeat", m.handleHeartbeat)
+	mux.HandleFunc("PUT /api/v1/tasks/{id}/status", m.handleReport)
+	m.server = httptest.NewServer(mux)
+	t.Cleanup(m.server.Close)
+	return m
+}
+
+func (m *stubMaster) URL() string { return m.server.URL }
+
+func (m *stubMaster) handleRegister(w http.ResponseWriter, r *http.Request) {
+	var req types.RegisterNodeRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	m.mu.Lock()
+	m.registrations = append(m.registrations, req)
+	m.authHeaders = append(m.authHeaders, r.Header.Get("Authorization"))
+	m.mu.Unlock()
+	w.WriteHeader(http.StatusCreated)
+}
+
+func (m *stubMaster) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
+	m.mu.Lock()
+	m.heartbeats++
+	status := http.StatusOK
+	if m.heartbeatStatus != nil {
+		status = m.heartbeatStatus(m.heartbeats)
+	}
+	m.mu.Unlock()
+	w.WriteHeader(status)
+}
+
+func (m *stubMaster) handleReport(w http.ResponseWriter, r *http.Request) {
+	var u types.TaskStatusUpdate
+	if err := json.NewDecoder(r.Body).Decode(&u); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	id := r.PathValue("id")
+	m.mu.Lock()
+	m.reportAttempts[id]++
+	status := http.StatusOK
+	if m.reportStatus != nil {
+		status = m.reportStatus(m.reportAttempts[id], u)
+	}
+	if status >= 200 && status < 300 {
+		m.reports[id] = append(m.reports[id], u)
+	}
+	m.mu.Unlock()
+
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "0")
+	}
+	w.WriteHeader(status)
+}
+
+func (m *stubMaster) setHeartbeatStatus(fn func(n int) int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.heartbeatStatus = fn
+}
+
+func (m *stubMaster) setReportStatus(fn func(n int, u types.TaskStatusUpdate) int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reportStatus = fn
+}
+
+func (m *stubMaster) registrationCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.registrations)
+}
+
+func (m *stubMaster) heartbeatCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.heartbeats
+}
+
+func (m *stubMaster) attempts(taskID string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.reportAttempts[taskID]
+}
+
+// acknowledged returns the statuses of the acknowledged reports for a task,
+// in arrival order.
+func (m *stubMaster) acknowledged(taskID string) []types.TaskStatusUpdate {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]types.TaskStatusUpdate(nil), m.reports[taskID]...)
+}
+
+func statuses(updates []types.TaskStatusUpdate) []types.TaskStatus {
+	list := make([]types.TaskStatus, len(updates))
+	for i, u := range updates {
+		list[i] = u.Status
+	}
+	return list
+}
+
+// waitFor polls cond every 5 ms until it holds, and fails the test if it
+// does not within 5 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

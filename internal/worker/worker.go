@@ -1,0 +1,137 @@
+// Package worker is the Podling worker agent. It serves the worker API that
+// masters dispatch tasks to, registers with the masters and heartbeats to
+// them, runs each task's container through a runtime.Runtime, and reports
+// every task's status changes back to the masters.
+//
+// Containers are keyed by task ID, so a task dispatched twice runs once, and
+// a restarted worker adopts the containers it started before instead of
+// starting new ones.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/podling/podling/internal/runtime"
+)
+
+// shutdownTimeout bounds how long Serve waits for in-flight requests.
+const shutdownTimeout = 5 * time.Second
+
+// Worker is one worker agent. Create it with New and start it with Run or
+// Serve; a Worker serves once.
+type Worker struct {
+	cfg     Config
+	log     hclog.Logger
+	rt      runtime.Runtime
+	masters *masterClient
+	tasks   *taskTable
+
+	registered atomic.Bool
+	// taskCtx is the context of task goroutines, set by Serve before any
+	// request can arrive.
+	taskCtx   context.Context
+	taskGroup sync.WaitGroup
+}
+
+// New checks cfg, fills in its defaults and returns a Worker.
+func New(cfg Config) (*Worker, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Worker{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		rt:      cfg.Runtime,
+		masters: newMasterClient(cfg),
+		tasks:   newTaskTable(),
+	}, nil
+}
+
+// Run listens on the configured ListenAddr and then behaves like Serve.
+func (w *Worker) Run(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", w.cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", w.cfg.ListenAddr, err)
+	}
+	return w.Serve(ctx, ln)
+}
+
+// Serve runs the worker on ln until ctx ends, and closes ln. In order, it
+// adopts the containers the runtime lists for this node, starts serving
+// the worker API, and registers and heartbeats with the masters.
+//
+// When ctx ends Serve stops the API server, heartbeats and status reports,
+// and returns nil once they have stopped. Containers are left running; the
+// next Serve of a worker with the same node ID adopts them. Serve returns
+// an error if adoption fails or the server stops on its own.
+func (w *Worker) Serve(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() {
+		cancel()
+		w.taskGroup.Wait()
+	}()
+	w.taskCtx = ctx
+
+	// Adopt before serving, so no execute request can start a second
+	// container for a task that already has one.
+	if err := w.adoptAll(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+
+	port := w.cfg.Port
+	if tcpAddr, ok := ln.Addr().(*net.TCPAddr); ok && port == 0 {
+		port = tcpAddr.Port
+	}
+	server := w.newServer()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- server.Serve(ln) }()
+	w.log.Info("worker api listening", "node_id", w.cfg.NodeID, "addr", ln.Addr().String())
+
+	var heartbeats sync.WaitGroup
+	heartbeats.Go(func() { w.keepRegistered(ctx, w.registration(ctx, port)) })
+
+	err := w.waitAndShutdown(ctx, server, serveErr)
+	cancel()
+	heartbeats.Wait()
+	return err
+}
+
+// waitAndShutdown waits for ctx to end or the server to fail, then shuts
+// the server down gracefully.
+func (w *Worker) waitAndShutdown(ctx context.Context, server *http.Server, serveErr <-chan error) error {
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve worker api: %w", err)
+	case <-ctx.Done():
+	}
+
+	w.log.Info("shutting down worker", "node_id", w.cfg.NodeID)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := server.Shutdown(shutdownCtx); err != nil {
+		// Connections still open after the timeout are cut.
+		w.log.Warn("worker api did not shut down in time, closing connections", "node_id", w.cfg.NodeID, "error", err)
+		server.Close()
+	}
+	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve worker api: %w", err)
+	}
+	return nil
+}
+
+// goTask runs fn in a task goroutine that Serve waits for before returning.
+func (w *Worker) goTask(fn func()) {
+	w.taskGroup.Go(fn)
+}
