@@ -58,9 +58,11 @@ var errorStatus = []struct {
 	{forward.ErrNoLeader, http.StatusServiceUnavailable, "no_leader"},
 	{errNotReady, http.StatusServiceUnavailable, "no_leader"},
 	{cluster.ErrLeadershipLost, http.StatusServiceUnavailable, "outcome_unknown"},
+	{forward.ErrOutcomeUnknown, http.StatusServiceUnavailable, "outcome_unknown"},
 	{cluster.ErrTimeout, http.StatusServiceUnavailable, "timeout"},
 	{cluster.ErrShutdown, http.StatusServiceUnavailable, "shutting_down"},
 	{context.DeadlineExceeded, http.StatusServiceUnavailable, "timeout"},
+	{context.Canceled, http.StatusServiceUnavailable, "canceled"},
 }
 
 // statusOf returns the HTTP status and error code for err.

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -56,13 +58,14 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 }
 
 // writeError maps err to its status and writes the JSON error body. 5xx
-// answers are logged at Error, others at Debug.
+// answers are logged at Error, others and requests the client abandoned at
+// Debug.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := statusOf(err)
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", retryAfterSeconds)
 	}
-	if status >= 500 {
+	if status >= 500 && !errors.Is(err, context.Canceled) {
 		s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "error", err)
 	} else {
 		s.logger.Debug("request rejected", "method", r.Method, "path", r.URL.Path, "status", status, "error", err)

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -30,8 +31,15 @@ const (
 // linearizable read must wait for.
 const ReadIndexPath = "/internal/v1/read-index"
 
-// ErrNoLeader: no leader with a known API address could be found in time.
-var ErrNoLeader = errors.New("no leader available")
+// Errors returned by the forwarder.
+var (
+	// ErrNoLeader: no leader with a known API address could be found in
+	// time, or it could not be reached, so the request was not delivered.
+	ErrNoLeader = errors.New("no leader available")
+	// ErrOutcomeUnknown: the request may have reached the leader, but no
+	// answer came back, so a write may or may not have been applied.
+	ErrOutcomeUnknown = errors.New("no answer from the leader; the request may have been applied")
+)
 
 // Cluster is what the forwarder needs to know about Raft.
 type Cluster interface {
@@ -98,7 +106,7 @@ func (f *Forwarder) Forward(w http.ResponseWriter, r *http.Request, body []byte)
 
 	resp, err := f.client.Do(out)
 	if err != nil {
-		return fmt.Errorf("%w: forward to leader %s at %s: %w", ErrNoLeader, leaderID, leaderURL, err)
+		return fmt.Errorf("%w: forward to leader %s at %s: %w", deliveryError(err), leaderID, leaderURL, err)
 	}
 	defer resp.Body.Close()
 	copyHeaders(w.Header(), resp.Header)
@@ -107,6 +115,16 @@ func (f *Forwarder) Forward(w http.ResponseWriter, r *http.Request, body []byte)
 		f.logger.Warn("relaying leader answer failed", "leader_id", leaderID, "error", err)
 	}
 	return nil
+}
+
+// deliveryError classifies a failed call: a failed dial never reached the
+// leader, while any later failure may have happened after the leader acted.
+func deliveryError(err error) error {
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return ErrNoLeader
+	}
+	return ErrOutcomeUnknown
 }
 
 // hopHeaders apply to one connection only and are not relayed.
@@ -174,7 +192,7 @@ func decodeReadIndex(resp *http.Response, leaderID string) (uint64, error) {
 	}
 	var answer readIndexAnswer
 	if err := json.Unmarshal(body, &answer); err != nil {
-		return 0, fmt.Errorf("decode read index from leader %s: %w", leaderID, err)
+		return 0, fmt.Errorf("%w: decode read index from leader %s: %w", ErrNoLeader, leaderID, err)
 	}
 	return answer.Index, nil
 }
