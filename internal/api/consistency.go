@@ -88,7 +88,7 @@ func (s *Server) linearizable(h handlerFunc) http.Handler {
 }
 
 // readBarrier implements read-index: the leader confirms its leadership
-// with a quorum; a follower asks the leader for its applied index and
+// with a quorum; a follower requests the leader's applied index and
 // waits until it has applied as much itself.
 func (s *Server) readBarrier(r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), s.readWait)
@@ -122,7 +122,7 @@ func (s *Server) leaderReadIndex(ctx context.Context) (uint64, error) {
 	return s.state.AppliedIndex(), nil
 }
 
-// readIndex serves followers' read-index requests. Only the leader answers.
+// readIndex serves followers' read-index requests. Only the leader serves them.
 func (s *Server) readIndex(r *http.Request) (reply, error) {
 	if !s.raft.IsLeader() {
 		return reply{}, cluster.ErrNotLeader

@@ -38,7 +38,7 @@ func invalid(field, format string, args ...any) error {
 	return &InputError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-// errorStatus is the one table from errors to HTTP answers. The first
+// errorStatus is the one table from errors to HTTP responses. The first
 // matching row wins.
 var errorStatus = []struct {
 	target error

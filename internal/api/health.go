@@ -14,7 +14,7 @@ type healthAnswer struct {
 	AppliedIndex uint64 `json:"appliedIndex"`
 }
 
-// health answers from this master alone and never waits for the cluster:
+// health responds from this master alone and never waits for the cluster:
 // it is the liveness check.
 func (s *Server) health(_ *http.Request) (reply, error) {
 	st := s.raft.Status()

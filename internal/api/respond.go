@@ -15,9 +15,9 @@ const (
 	// IndexHeader carries the Raft index a write committed at, or the index
 	// a read was served at.
 	IndexHeader = "X-Podling-Index"
-	// LeaderHeader names the leader this master knows of.
+	// LeaderHeader names the leader this master currently follows.
 	LeaderHeader = "X-Podling-Leader"
-	// LastContactHeader, on stale reads, says how long ago this master last
+	// LastContactHeader, on stale reads, contains how long ago this master last
 	// heard from the leader.
 	LastContactHeader = "X-Podling-Last-Contact"
 )
@@ -26,7 +26,7 @@ const (
 // usually over within a couple of seconds.
 const retryAfterSeconds = "1"
 
-// reply is what a handler returns on success.
+// reply is the success result of a handler.
 type reply struct {
 	status int
 	body   any
@@ -58,7 +58,7 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 }
 
 // writeError maps err to its status and writes the JSON error body. 5xx
-// answers are logged at Error, others and requests the client abandoned at
+// responses are logged at Error, others and requests the client abandoned at
 // Debug.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := statusOf(err)

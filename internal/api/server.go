@@ -1,6 +1,6 @@
 // Package api serves the master's REST API: routing, input checks, the
 // forwarding of writes to the leader, read consistency, and the mapping of
-// errors to HTTP answers.
+// errors to HTTP responses.
 package api
 
 import (
@@ -131,8 +131,8 @@ func (s *Server) routes() *mux.Router {
 	return r
 }
 
-// ServeHTTP implements http.Handler. Every answer names the master that
-// served it and the leader it knows of.
+// ServeHTTP implements http.Handler. Every response names the master that
+// served it and the leader it follows.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(forward.ServedByHeader, s.raft.ID())
 	if leader := s.raft.Leader(); leader != "" {

@@ -13,7 +13,7 @@ import (
 
 // Result is the outcome of a committed command.
 type Result struct {
-	// Value is what the state machine returned: the changed object, or nil.
+	// Value is the state machine's result: the changed object, or nil.
 	Value any
 	// Index is the log index the command was committed at.
 	Index uint64
@@ -22,7 +22,7 @@ type Result struct {
 // Propose encodes cmd, replicates it through Raft and waits until this
 // master has applied it. It is the one path by which state changes.
 //
-// The error tells three outcomes apart: the command was not replicated
+// The error distinguishes three outcomes: the command was not replicated
 // (ErrNotLeader, ErrTooLarge, ErrTimeout, ErrShutdown, ErrLeadershipLost,
 // where the last one means the outcome is unknown); the command was
 // committed but the state machine rejected it (an error wrapping an fsm

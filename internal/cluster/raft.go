@@ -10,9 +10,9 @@ import (
 )
 
 // Snapshot and log retention. A snapshot is taken once 8192 entries have
-// accumulated (checked every 30 s), which keeps restart replay short, and
-// 10240 entries stay in the log after it, so a follower that was away for a
-// few seconds of heavy writes catches up from the log, not from a snapshot.
+// accumulated (checked every 30 s), which keeps restart replay short. After
+// it, 10240 entries stay in the log, so a follower that was away for a few
+// seconds of heavy writes catches up from the log, not from a snapshot.
 const (
 	snapshotThreshold = 8192
 	snapshotInterval  = 30 * time.Second

@@ -12,8 +12,8 @@ func (n *Node) ID() string { return n.id }
 // IsLeader reports whether this master currently believes it is the leader.
 func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
 
-// Leader returns the ID of the leader this master knows of, or "" when none
-// is known.
+// Leader returns the ID of the current leader, or "" when this master has
+// not heard of one.
 func (n *Node) Leader() string {
 	_, id := n.raft.LeaderWithID()
 	return string(id)
@@ -63,7 +63,7 @@ func (n *Node) Voters() int {
 	return count
 }
 
-// TransferLeadership asks Raft to hand leadership to a caught-up follower.
+// TransferLeadership makes Raft hand leadership to a caught-up follower.
 func (n *Node) TransferLeadership() error {
 	if err := n.raft.LeadershipTransfer().Error(); err != nil {
 		return mapRaftError(err)

@@ -1,5 +1,5 @@
 // Package forward sends requests that only the leader may serve from a
-// follower to the leader's API, and relays the answer unchanged. A request
+// follower to the leader's API, and relays the response unchanged. A request
 // is forwarded at most once: the leader side never forwards a request that
 // carries ForwardedHeader.
 package forward
@@ -19,7 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// Headers set on forwarded requests and on every answer.
+// Headers set on forwarded requests and on every response.
 const (
 	// ForwardedHeader carries the ID of the master that forwarded a request.
 	ForwardedHeader = "X-Podling-Forwarded-By"
@@ -37,11 +37,11 @@ var (
 	// time, or it could not be reached, so the request was not delivered.
 	ErrNoLeader = errors.New("no leader available")
 	// ErrOutcomeUnknown: the request may have reached the leader, but no
-	// answer came back, so a write may or may not have been applied.
-	ErrOutcomeUnknown = errors.New("no answer from the leader; the request may have been applied")
+	// response came back, so a write may or may not have been applied.
+	ErrOutcomeUnknown = errors.New("no response from the leader; the request may have been applied")
 )
 
-// Cluster is what the forwarder needs to know about Raft.
+// Cluster is the view of Raft the forwarder needs: this master's ID and the leader's.
 type Cluster interface {
 	ID() string
 	IsLeader() bool
@@ -90,7 +90,7 @@ func (f *Forwarder) LeaderURL(ctx context.Context) (string, string, error) {
 	}
 }
 
-// Forward sends r to the leader and copies the leader's answer to w. The
+// Forward sends r to the leader and copies the leader's response to w. The
 // body must already be read into body, because it cannot be read twice.
 func (f *Forwarder) Forward(w http.ResponseWriter, r *http.Request, body []byte) error {
 	leaderID, leaderURL, err := f.LeaderURL(r.Context())
@@ -112,7 +112,7 @@ func (f *Forwarder) Forward(w http.ResponseWriter, r *http.Request, body []byte)
 	copyHeaders(w.Header(), resp.Header)
 	w.WriteHeader(resp.StatusCode)
 	if _, err := io.Copy(w, resp.Body); err != nil {
-		f.logger.Warn("relaying leader answer failed", "leader_id", leaderID, "error", err)
+		f.logger.Warn("relaying the leader's response failed", "leader_id", leaderID, "error", err)
 	}
 	return nil
 }
@@ -154,12 +154,12 @@ func copyHeaders(dst, src http.Header) {
 	}
 }
 
-// readIndexAnswer is the body of the leader's read-index answer.
+// readIndexAnswer is the body of the leader's read-index response.
 type readIndexAnswer struct {
 	Index uint64 `json:"index"`
 }
 
-// ReadIndex asks the leader for the index that a linearizable read must
+// ReadIndex requests from the leader the index that a linearizable read must
 // wait for. The caller's Authorization header is passed on.
 func (f *Forwarder) ReadIndex(ctx context.Context, authorization string) (uint64, error) {
 	leaderID, leaderURL, err := f.LeaderURL(ctx)
@@ -188,7 +188,7 @@ func decodeReadIndex(resp *http.Response, leaderID string) (uint64, error) {
 		return 0, fmt.Errorf("%w: read index from leader %s: %w", ErrNoLeader, leaderID, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("%w: leader %s answered read index with %d: %s", ErrNoLeader, leaderID, resp.StatusCode, strings.TrimSpace(string(body)))
+		return 0, fmt.Errorf("%w: leader %s responded to read index with %d: %s", ErrNoLeader, leaderID, resp.StatusCode, strings.TrimSpace(string(body)))
 	}
 	var answer readIndexAnswer
 	if err := json.Unmarshal(body, &answer); err != nil {

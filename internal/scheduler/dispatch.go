@@ -124,7 +124,7 @@ func (d *Dispatcher) send(ctx context.Context, node types.Node, req types.Execut
 		return false, nil
 	}
 	final = resp.StatusCode >= 400 && resp.StatusCode < 500
-	return final, fmt.Errorf("worker at %s answered %d: %s", url, resp.StatusCode, strings.TrimSpace(string(text)))
+	return final, fmt.Errorf("worker at %s responded %d: %s", url, resp.StatusCode, strings.TrimSpace(string(text)))
 }
 
 func (d *Dispatcher) fail(ctx context.Context, task types.Task, node types.Node, cause error) {
