@@ -14,6 +14,7 @@ import (
 
 	"github.com/podling/podling/internal/cluster"
 	"github.com/podling/podling/internal/flagenv"
+	"github.com/podling/podling/internal/ids"
 	"github.com/podling/podling/internal/logging"
 	"github.com/podling/podling/internal/master"
 )
@@ -61,6 +62,9 @@ func parseFlags(args []string) (options, error) {
 func (o *options) check() error {
 	if o.id == "" {
 		return errors.New("-id is required when the host name is unknown")
+	}
+	if !ids.ValidNode(o.id) {
+		return fmt.Errorf("invalid -id %q: use 1 to 63 letters, digits, '.', '-' or '_', starting with a letter or digit", o.id)
 	}
 	if o.dataDir == "" {
 		o.dataDir = filepath.Join("data", o.id)

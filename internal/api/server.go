@@ -115,6 +115,7 @@ func (s *Server) routes() *mux.Router {
 
 	r.Handle("/health", s.adapt(s.health)).Methods(http.MethodGet)
 	r.Handle(forward.ReadIndexPath, s.adapt(s.readIndex)).Methods(http.MethodGet)
+	r.Handle(MastersPath+"/{serverId}", s.leaderOnly(s.setMasterAddress)).Methods(http.MethodPut)
 
 	// The /api/v1 routes sit on the root router with their full paths. In a
 	// PathPrefix subrouter of gorilla/mux v1.8.1, every later route matches

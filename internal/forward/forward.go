@@ -127,6 +127,32 @@ func deliveryError(err error) error {
 	return ErrOutcomeUnknown
 }
 
+// Send makes a request of this master's own to the leader, such as
+// publishing its API address. It returns an error unless the leader
+// responds with a 2xx status.
+func (f *Forwarder) Send(ctx context.Context, method, path string, body []byte) error {
+	leaderID, leaderURL, err := f.LeaderURL(ctx)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, leaderURL+path, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("build request for leader %s: %w", leaderID, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(ForwardedHeader, f.cluster.ID())
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: send %s %s to leader %s: %w", deliveryError(err), method, path, leaderID, err)
+	}
+	defer resp.Body.Close()
+	text, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("leader %s responded to %s %s with %d: %s", leaderID, method, path, resp.StatusCode, strings.TrimSpace(string(text)))
+	}
+	return nil
+}
+
 // hopHeaders apply to one connection only and are not relayed.
 var hopHeaders = map[string]bool{
 	"Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true, "Proxy-Authorization": true,

@@ -291,3 +291,22 @@ func TestCluster_MinorityAnswers503(t *testing.T) {
 		t.Errorf("503 body %s is not a JSON error with a code", write.body)
 	}
 }
+
+func TestCluster_EveryMasterPublishesItsAddress(t *testing.T) {
+	tc := startCluster(t, 3)
+	tc.waitLeader()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for i := range tc.masters {
+		for {
+			addr, ok := tc.masters[0].FSM().MasterAddress(tc.configs[i].ID)
+			if ok && addr == tc.url(i) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("address of %s = %q (found %v), want %s", tc.configs[i].ID, addr, ok, tc.url(i))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}

@@ -2,9 +2,12 @@ package master
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"time"
 
 	"github.com/podling/podling/fsm"
+	"github.com/podling/podling/internal/api"
 )
 
 // watchLeadership starts the leader-only loops when this master becomes
@@ -14,7 +17,7 @@ func (m *Master) watchLeadership() {
 	defer func() { stopLoops() }()
 	for {
 		select {
-		case <-m.stop:
+		case <-m.stopCtx.Done():
 			return
 		case isLeader := <-m.node.LeadershipChanges():
 			stopLoops()
@@ -43,22 +46,39 @@ func (m *Master) startLeaderLoops() (stop func()) {
 	return cancel
 }
 
-// publishAddress records this master's API URL in the replicated state, so
-// followers can forward to it, retrying until it is committed or
-// leadership is lost.
+// publishAddress records this master's API URL in the replicated state,
+// retrying until it is committed or ctx ends. The leader proposes it
+// directly, so followers can forward to it; a follower sends it to the
+// leader, so every master is listed.
 func (m *Master) publishAddress(ctx context.Context) {
-	for ctx.Err() == nil {
+	for attempt := 1; ctx.Err() == nil; attempt++ {
 		if addr, ok := m.fsm.MasterAddress(m.cfg.ID); ok && addr == m.advertise {
 			return
 		}
-		_, err := m.node.Propose(ctx, fsm.SetMasterAddress{ServerID: m.cfg.ID, APIAddress: m.advertise})
+		err := m.sendAddress(ctx)
 		if err == nil {
 			return
 		}
-		m.logger.Warn("publishing API address failed, retrying", "error", err)
+		// Failures are expected until a leader is elected, so only
+		// repeated ones are worth a warning.
+		if attempt%10 == 0 {
+			m.logger.Warn("publishing API address failed, retrying", "attempts", attempt, "error", err)
+		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+func (m *Master) sendAddress(ctx context.Context) error {
+	if m.node.IsLeader() {
+		_, err := m.node.Propose(ctx, fsm.SetMasterAddress{ServerID: m.cfg.ID, APIAddress: m.advertise})
+		return err
+	}
+	body, err := json.Marshal(api.MasterAddress{APIAddress: m.advertise})
+	if err != nil {
+		return err
+	}
+	return m.forwarder.Send(ctx, http.MethodPut, api.MastersPath+"/"+m.cfg.ID, body)
 }

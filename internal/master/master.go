@@ -54,8 +54,10 @@ type Master struct {
 	tracker    *nodes.Tracker
 	dispatcher *scheduler.Dispatcher
 	scheduler  *scheduler.Scheduler
+	forwarder  *forward.Forwarder
 
-	stop    chan struct{}
+	stopCtx context.Context // cancelled by Close
+	stop    context.CancelFunc
 	stopped sync.WaitGroup // API server and leadership watcher
 	loops   sync.WaitGroup // leader-only loops
 }
@@ -69,8 +71,7 @@ func Start(cfg Config) (*Master, error) {
 	if cfg.HeartbeatBatch == 0 {
 		cfg.HeartbeatBatch = time.Second
 	}
-	m := &Master{cfg: cfg, logger: cfg.Logger, fsm: fsm.New(cfg.Logger), stop: make(chan struct{})}
-
+	m := &Master{cfg: cfg, logger: cfg.Logger, fsm: fsm.New(cfg.Logger)}
 	if err := m.listen(); err != nil {
 		return nil, err
 	}
@@ -83,6 +84,7 @@ func Start(cfg Config) (*Master, error) {
 		return nil, err
 	}
 	m.node = node
+	m.stopCtx, m.stop = context.WithCancel(context.Background())
 	m.wire()
 	m.serve()
 	return m, nil
@@ -128,13 +130,13 @@ func (m *Master) wire() {
 	m.dispatcher = scheduler.NewDispatcher(m.node, workerClient, m.logger)
 	m.scheduler = scheduler.New(scheduler.Config{Raft: m.node, State: m.fsm, Dispatcher: m.dispatcher, Logger: m.logger})
 
-	forwarder := forward.New(m.node, m.fsm, &http.Client{Timeout: 30 * time.Second}, 2*time.Second, m.logger)
-	handler := api.New(api.Config{Raft: m.node, State: m.fsm, Forwarder: forwarder, Heartbeats: m.tracker, Logger: m.logger})
+	m.forwarder = forward.New(m.node, m.fsm, &http.Client{Timeout: 30 * time.Second}, 2*time.Second, m.logger)
+	handler := api.New(api.Config{Raft: m.node, State: m.fsm, Forwarder: m.forwarder, Heartbeats: m.tracker, Logger: m.logger})
 	m.httpServer = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 }
 
 func (m *Master) serve() {
-	m.stopped.Add(2)
+	m.stopped.Add(3)
 	go func() {
 		defer m.stopped.Done()
 		if err := m.httpServer.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -144,6 +146,10 @@ func (m *Master) serve() {
 	go func() {
 		defer m.stopped.Done()
 		m.watchLeadership()
+	}()
+	go func() {
+		defer m.stopped.Done()
+		m.publishAddress(m.stopCtx)
 	}()
 	m.logger.Info("master started", "id", m.cfg.ID, "api", m.advertise, "raft", m.cfg.RaftAddr)
 }
@@ -167,7 +173,7 @@ func (m *Master) Close(ctx context.Context) error {
 		}
 	}
 	shutdownErr := m.httpServer.Shutdown(ctx)
-	close(m.stop)
+	m.stop()
 	raftErr := m.node.Shutdown()
 	m.stopped.Wait()
 	m.loops.Wait()
