@@ -90,12 +90,17 @@ type Node struct {
 	// Capacity is the number of tasks the node runs at once.
 	Capacity int `json:"capacity"`
 	// CPUMillis and MemoryBytes are the node's total resources, when known.
-	CPUMillis     int64      `json:"cpuMillis,omitempty"`
-	MemoryBytes   int64      `json:"memoryBytes,omitempty"`
-	Status        NodeStatus `json:"status"`
-	RunningTasks  int        `json:"runningTasks"`
-	LastHeartbeat time.Time  `json:"lastHeartbeat"`
-	RegisteredAt  time.Time  `json:"registeredAt"`
+	CPUMillis   int64 `json:"cpuMillis,omitempty"`
+	MemoryBytes int64 `json:"memoryBytes,omitempty"`
+	// Allocatable is the part of the node's resources pods may request.
+	Allocatable ResourceList `json:"allocatable"`
+	// Used is the sum of the requests of the pods placed on the node.
+	Used          ResourceList `json:"used"`
+	Status        NodeStatus   `json:"status"`
+	RunningTasks  int          `json:"runningTasks"`
+	RunningPods   int          `json:"runningPods"`
+	LastHeartbeat time.Time    `json:"lastHeartbeat"`
+	RegisteredAt  time.Time    `json:"registeredAt"`
 }
 
 // RegisterNodeRequest is the body of POST /api/v1/nodes/register. NodeID
@@ -107,6 +112,8 @@ type RegisterNodeRequest struct {
 	Capacity    int    `json:"capacity"`
 	CPUMillis   int64  `json:"cpuMillis,omitempty"`
 	MemoryBytes int64  `json:"memoryBytes,omitempty"`
+	// Allocatable defaults to the whole of CPUMillis and MemoryBytes.
+	Allocatable *ResourceList `json:"allocatable,omitempty"`
 }
 
 // ExecuteRequest is the body of the worker's POST /api/v1/tasks/{id}/execute.
