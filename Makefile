@@ -3,7 +3,7 @@
 
 GO        ?= go
 BIN       := bin
-BINARIES  := podling-master podling-worker podling-echo
+BINARIES  := podling-master podling-worker podling-echo podling-pause
 export CGO_ENABLED := 0
 # The build machines run the legacy Docker builder.
 export DOCKER_BUILDKIT := 0
@@ -20,6 +20,7 @@ images: build
 	docker build -q -f deploy/master.Dockerfile -t podling/master:dev $(BIN)
 	docker build -q -f deploy/worker.Dockerfile -t podling/worker:dev $(BIN)
 	docker build -q -f deploy/echo.Dockerfile -t podling/echo:dev $(BIN)
+	docker build -q -f deploy/pause.Dockerfile -t podling/pause:dev $(BIN)
 
 # The race detector needs cgo, so tests turn it back on.
 test:
