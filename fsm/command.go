@@ -17,12 +17,19 @@ type CommandType uint8
 // entry with ErrUnknownCommand and leaves its state unchanged, so every
 // master of a cluster must be upgraded before a new type is proposed.
 const (
-	CommandCreateTask       CommandType = 1
-	CommandUpdateTaskStatus CommandType = 2
-	CommandRegisterNode     CommandType = 3
-	CommandSetNodeStatus    CommandType = 4
-	CommandNodeHeartbeats   CommandType = 5
-	CommandSetMasterAddress CommandType = 6
+	CommandCreateTask        CommandType = 1
+	CommandUpdateTaskStatus  CommandType = 2
+	CommandRegisterNode      CommandType = 3
+	CommandSetNodeStatus     CommandType = 4
+	CommandNodeHeartbeats    CommandType = 5
+	CommandSetMasterAddress  CommandType = 6
+	CommandCreatePod         CommandType = 7
+	CommandUpdatePodStatus   CommandType = 8
+	CommandPlacePod          CommandType = 9
+	CommandMarkUnschedulable CommandType = 10
+	CommandDeletePod         CommandType = 11
+	CommandCreateService     CommandType = 12
+	CommandDeleteService     CommandType = 13
 )
 
 // CommandVersion is the payload version this master writes. Apply accepts
@@ -46,6 +53,20 @@ func (t CommandType) String() string {
 		return "node_heartbeats"
 	case CommandSetMasterAddress:
 		return "set_master_address"
+	case CommandCreatePod:
+		return "create_pod"
+	case CommandUpdatePodStatus:
+		return "update_pod_status"
+	case CommandPlacePod:
+		return "place_pod"
+	case CommandMarkUnschedulable:
+		return "mark_unschedulable"
+	case CommandDeletePod:
+		return "delete_pod"
+	case CommandCreateService:
+		return "create_service"
+	case CommandDeleteService:
+		return "delete_service"
 	}
 	return fmt.Sprintf("command_%d", uint8(t))
 }
@@ -94,6 +115,70 @@ type SetMasterAddress struct {
 	ServerID   string `json:"serverId"`
 	APIAddress string `json:"apiAddress"`
 }
+
+// CreatePod adds a pending pod. The leader fills in the ID, namespace
+// default and times.
+type CreatePod struct {
+	Pod types.Pod `json:"pod"`
+}
+
+// UpdatePodStatus applies a worker's report on a pod placed on it.
+type UpdatePodStatus struct {
+	PodID  string                `json:"podId"`
+	Report types.PodStatusReport `json:"report"`
+	Time   time.Time             `json:"time"`
+}
+
+// PlacePod assigns a pending pod to a node whose free resources fit the
+// pod's requests.
+type PlacePod struct {
+	PodID  string    `json:"podId"`
+	NodeID string    `json:"nodeId"`
+	Time   time.Time `json:"time"`
+}
+
+// MarkUnschedulable records on a pending pod why no node can take it.
+type MarkUnschedulable struct {
+	PodID   string    `json:"podId"`
+	Message string    `json:"message"`
+	Time    time.Time `json:"time"`
+}
+
+// DeletePod removes a pod. The leader stops its containers first.
+type DeletePod struct {
+	PodID string `json:"podId"`
+}
+
+// CreateService adds a service. The leader fills in the ID and time.
+type CreateService struct {
+	Service types.Service `json:"service"`
+}
+
+// DeleteService removes a service.
+type DeleteService struct {
+	ServiceID string `json:"serviceId"`
+}
+
+// Type implements Command.
+func (CreatePod) Type() CommandType { return CommandCreatePod }
+
+// Type implements Command.
+func (UpdatePodStatus) Type() CommandType { return CommandUpdatePodStatus }
+
+// Type implements Command.
+func (PlacePod) Type() CommandType { return CommandPlacePod }
+
+// Type implements Command.
+func (MarkUnschedulable) Type() CommandType { return CommandMarkUnschedulable }
+
+// Type implements Command.
+func (DeletePod) Type() CommandType { return CommandDeletePod }
+
+// Type implements Command.
+func (CreateService) Type() CommandType { return CommandCreateService }
+
+// Type implements Command.
+func (DeleteService) Type() CommandType { return CommandDeleteService }
 
 // Type implements Command.
 func (CreateTask) Type() CommandType { return CommandCreateTask }
@@ -159,6 +244,20 @@ func newCommand(t CommandType) (Command, error) {
 		return &NodeHeartbeats{}, nil
 	case CommandSetMasterAddress:
 		return &SetMasterAddress{}, nil
+	case CommandCreatePod:
+		return &CreatePod{}, nil
+	case CommandUpdatePodStatus:
+		return &UpdatePodStatus{}, nil
+	case CommandPlacePod:
+		return &PlacePod{}, nil
+	case CommandMarkUnschedulable:
+		return &MarkUnschedulable{}, nil
+	case CommandDeletePod:
+		return &DeletePod{}, nil
+	case CommandCreateService:
+		return &CreateService{}, nil
+	case CommandDeleteService:
+		return &DeleteService{}, nil
 	}
 	return nil, fmt.Errorf("%w: type %d", ErrUnknownCommand, uint8(t))
 }
@@ -178,6 +277,20 @@ func derefCommand(cmd Command) Command {
 	case *NodeHeartbeats:
 		return *c
 	case *SetMasterAddress:
+		return *c
+	case *CreatePod:
+		return *c
+	case *UpdatePodStatus:
+		return *c
+	case *PlacePod:
+		return *c
+	case *MarkUnschedulable:
+		return *c
+	case *DeletePod:
+		return *c
+	case *CreateService:
+		return *c
+	case *DeleteService:
 		return *c
 	}
 	return cmd

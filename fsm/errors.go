@@ -41,3 +41,20 @@ func (e *TransitionError) Error() string {
 
 // Is makes errors.Is(err, ErrIllegalTransition) true.
 func (e *TransitionError) Is(target error) bool { return target == ErrIllegalTransition }
+
+// ErrInsufficientResources: the node has no room for the placement.
+var ErrInsufficientResources = errors.New("insufficient resources")
+
+// PodTransitionError describes a rejected pod phase change.
+type PodTransitionError struct {
+	ID   string
+	From types.PodStatus
+	To   types.PodStatus
+}
+
+func (e *PodTransitionError) Error() string {
+	return fmt.Sprintf("pod %s: cannot move from %s to %s", e.ID, e.From, e.To)
+}
+
+// Is makes errors.Is(err, ErrIllegalTransition) true.
+func (e *PodTransitionError) Is(target error) bool { return target == ErrIllegalTransition }

@@ -1,6 +1,6 @@
 // Package fsm is Podling's replicated state machine: the commands written to
 // the Raft log, their deterministic application, snapshots, and indexed
-// read views of tasks, nodes and masters.
+// read views of tasks, pods, services, nodes and masters.
 //
 // Apply never reads the clock, random numbers, the network or the disk. IDs
 // and times travel inside the commands, chosen by the leader before it
@@ -33,6 +33,13 @@ type FSM struct {
 	tasksByStatus map[types.TaskStatus]map[string]struct{}
 	activeByNode  map[string]map[string]struct{} // scheduled or running task IDs per node
 	nodes         map[string]*types.Node
+	pods          map[string]*types.Pod
+	podOrder      *orderedIDs
+	podsByNode    map[string]map[string]struct{} // scheduled or running pod IDs per node
+	podNames      map[string]string              // namespace/name -> pod ID
+	services      map[string]*types.Service
+	serviceOrder  *orderedIDs
+	serviceNames  map[string]string // namespace/name -> service ID
 	masters       map[string]string // Raft server ID -> API URL
 	appliedIndex  uint64
 	changed       chan struct{} // closed and replaced after every applied entry
@@ -56,6 +63,13 @@ func (f *FSM) resetLocked() {
 	f.tasksByStatus = make(map[types.TaskStatus]map[string]struct{})
 	f.activeByNode = make(map[string]map[string]struct{})
 	f.nodes = make(map[string]*types.Node)
+	f.pods = make(map[string]*types.Pod)
+	f.podOrder = newOrderedIDs()
+	f.podsByNode = make(map[string]map[string]struct{})
+	f.podNames = make(map[string]string)
+	f.services = make(map[string]*types.Service)
+	f.serviceOrder = newOrderedIDs()
+	f.serviceNames = make(map[string]string)
 	f.masters = make(map[string]string)
 	f.appliedIndex = 0
 	if f.changed == nil {
@@ -100,6 +114,20 @@ func (f *FSM) applyLocked(cmd Command) (any, error) {
 		return nil, f.recordHeartbeatsLocked(c)
 	case SetMasterAddress:
 		return nil, f.setMasterAddressLocked(c)
+	case CreatePod:
+		return f.createPodLocked(c)
+	case UpdatePodStatus:
+		return f.updatePodStatusLocked(c)
+	case PlacePod:
+		return f.placePodLocked(c)
+	case MarkUnschedulable:
+		return f.markUnschedulableLocked(c)
+	case DeletePod:
+		return f.deletePodLocked(c)
+	case CreateService:
+		return f.createServiceLocked(c)
+	case DeleteService:
+		return f.deleteServiceLocked(c)
 	}
 	return nil, fmt.Errorf("%w: %T", ErrUnknownCommand, cmd)
 }

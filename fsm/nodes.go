@@ -23,13 +23,17 @@ func (f *FSM) registerNodeLocked(c RegisterNode) (types.Node, error) {
 		}
 	}
 	n.Status = types.NodeOnline
-	n.RunningTasks = 0 // derived from the task index on every read
+	n.RunningTasks, n.RunningPods, n.Used = 0, 0, types.ResourceList{} // derived on every read
+	if n.Allocatable == (types.ResourceList{}) {
+		n.Allocatable = types.ResourceList{CPUMillis: n.CPUMillis, MemoryBytes: n.MemoryBytes}
+	}
 	f.nodes[n.NodeID] = &n
 	return f.nodeViewLocked(&n), nil
 }
 
 // setNodeStatusLocked moves a node online or offline. Going offline fails
-// every scheduled or running task of the node with the reason NodeLost.
+// every scheduled or running task of the node with the reason NodeLost and
+// releases its pods as releasePodsOfNodeLocked describes.
 func (f *FSM) setNodeStatusLocked(c SetNodeStatus) (types.Node, error) {
 	old, ok := f.nodes[c.NodeID]
 	if !ok {
@@ -43,6 +47,7 @@ func (f *FSM) setNodeStatusLocked(c SetNodeStatus) (types.Node, error) {
 	f.nodes[n.NodeID] = &n
 	if c.Status == types.NodeOffline {
 		f.failTasksOfNodeLocked(c)
+		f.releasePodsOfNodeLocked(c.NodeID, c.Time)
 	}
 	return f.nodeViewLocked(&n), nil
 }
@@ -84,10 +89,15 @@ func (f *FSM) recordHeartbeatsLocked(c NodeHeartbeats) error {
 	return nil
 }
 
-// nodeViewLocked returns a copy of n with its running task count filled in.
+// nodeViewLocked returns a copy of n with its running workloads and used
+// resources filled in.
 func (f *FSM) nodeViewLocked(n *types.Node) types.Node {
 	view := *n
 	view.RunningTasks = len(f.activeByNode[n.NodeID])
+	view.RunningPods = len(f.podsByNode[n.NodeID])
+	for id := range f.podsByNode[n.NodeID] {
+		view.Used = view.Used.Add(f.pods[id].Requests())
+	}
 	return view
 }
 

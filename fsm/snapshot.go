@@ -22,6 +22,8 @@ type snapshotData struct {
 	AppliedIndex uint64            `json:"appliedIndex"`
 	Tasks        []*types.Task     `json:"tasks"`
 	Nodes        []*types.Node     `json:"nodes"`
+	Pods         []*types.Pod      `json:"pods,omitempty"`
+	Services     []*types.Service  `json:"services,omitempty"`
 	Masters      map[string]string `json:"masters"`
 }
 
@@ -47,6 +49,8 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	for id, addr := range f.masters {
 		data.Masters[id] = addr
 	}
+	f.podOrder.each(func(id string) { data.Pods = append(data.Pods, f.pods[id]) })
+	f.serviceOrder.each(func(id string) { data.Services = append(data.Services, f.services[id]) })
 	return data, nil
 }
 
@@ -88,7 +92,24 @@ func readSnapshot(r io.Reader) (*snapshotData, error) {
 			return nil, fmt.Errorf("read snapshot: node %d is empty or has no ID", i)
 		}
 	}
-	return &data, nil
+	return &data, checkPodsAndServices(&data)
+}
+
+func checkPodsAndServices(data *snapshotData) error {
+	seen := make(map[string]bool, len(data.Pods)+len(data.Services))
+	for i, p := range data.Pods {
+		if p == nil || p.PodID == "" || seen[p.PodID] {
+			return fmt.Errorf("read snapshot: pod %d is empty, has no ID or repeats an ID", i)
+		}
+		seen[p.PodID] = true
+	}
+	for i, s := range data.Services {
+		if s == nil || s.ServiceID == "" || seen[s.ServiceID] {
+			return fmt.Errorf("read snapshot: service %d is empty, has no ID or repeats an ID", i)
+		}
+		seen[s.ServiceID] = true
+	}
+	return nil
 }
 
 // Restore implements raft.FSM. It replaces the whole state with the
@@ -108,6 +129,16 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	}
 	for _, n := range data.Nodes {
 		f.nodes[n.NodeID] = n
+	}
+	for _, p := range data.Pods {
+		f.storePodLocked(p, p)
+		f.podOrder.add(p.PodID)
+		f.podNames[qualifiedName(p.Namespace, p.Name)] = p.PodID
+	}
+	for _, s := range data.Services {
+		f.services[s.ServiceID] = s
+		f.serviceOrder.add(s.ServiceID)
+		f.serviceNames[qualifiedName(s.Namespace, s.Name)] = s.ServiceID
 	}
 	for id, addr := range data.Masters {
 		f.masters[id] = addr

@@ -29,7 +29,10 @@ func (f *FSM) createTaskLocked(c CreateTask) (types.Task, error) {
 	}
 	// Only the identity, the request and the creation time come from the
 	// command; everything else starts empty.
-	t = types.Task{TaskID: t.TaskID, Name: t.Name, Image: t.Image, Env: t.Env, CreatedAt: t.CreatedAt}
+	t = types.Task{
+		TaskID: t.TaskID, Name: t.Name, Namespace: t.Namespace, Labels: t.Labels,
+		Image: t.Image, Env: t.Env, CreatedAt: t.CreatedAt,
+	}
 	t.Status = types.TaskPending
 	t.UpdatedAt = t.CreatedAt
 	f.addTaskLocked(&t)
@@ -188,8 +191,16 @@ func (f *FSM) Task(id string) (types.Task, bool) {
 
 // TaskFilter narrows a task listing. Zero fields match everything.
 type TaskFilter struct {
-	Status types.TaskStatus
-	NodeID string
+	Status    types.TaskStatus
+	NodeID    string
+	Namespace string
+	Labels    map[string]string // every pair must match
+}
+
+func (tf TaskFilter) matches(t *types.Task) bool {
+	return (tf.NodeID == "" || t.NodeID == tf.NodeID) &&
+		(tf.Namespace == "" || t.Namespace == tf.Namespace) &&
+		(len(tf.Labels) == 0 || types.SelectorMatches(tf.Labels, t.Labels))
 }
 
 // Tasks returns the tasks matching filter in creation order.
@@ -199,7 +210,7 @@ func (f *FSM) Tasks(filter TaskFilter) []types.Task {
 	if filter.Status == "" {
 		out := make([]types.Task, 0, len(f.taskOrder))
 		for _, id := range f.taskOrder {
-			if t := f.tasks[id]; filter.NodeID == "" || t.NodeID == filter.NodeID {
+			if t := f.tasks[id]; filter.matches(t) {
 				out = append(out, *t)
 			}
 		}
@@ -212,7 +223,7 @@ func (f *FSM) tasksWithStatusLocked(filter TaskFilter) []types.Task {
 	set := f.tasksByStatus[filter.Status]
 	out := make([]types.Task, 0, len(set))
 	for id := range set {
-		if t := f.tasks[id]; filter.NodeID == "" || t.NodeID == filter.NodeID {
+		if t := f.tasks[id]; filter.matches(t) {
 			out = append(out, *t)
 		}
 	}

@@ -69,7 +69,7 @@ func (s *Server) waitLeaderReady(ctx context.Context) error {
 // linearizable serves a read after making sure this master's state
 // includes every write acknowledged before the read began, unless the
 // client asked for ?stale=true.
-func (s *Server) linearizable(h handlerFunc) http.Handler {
+func (s *Server) linearizable(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		stale, err := queryBool(r, "stale")
 		if err != nil {
@@ -83,7 +83,7 @@ func (s *Server) linearizable(h handlerFunc) http.Handler {
 			return
 		}
 		w.Header().Set(IndexHeader, strconv.FormatUint(s.state.AppliedIndex(), 10))
-		s.adapt(h)(w, r)
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -202,7 +202,6 @@ func TestNotFound_Is404(t *testing.T) {
 		{"unknown version", http.MethodGet, "/api/v2/tasks", "", nil},
 		{"trailing slash", http.MethodGet, "/api/v1/tasks/", "", nil},
 		{"root", http.MethodGet, "/", "", nil},
-		{"pods are not served yet", http.MethodPost, "/api/v1/pods", `{"name":"p"}`, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

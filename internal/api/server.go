@@ -6,6 +6,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -32,10 +33,22 @@ type Raft interface {
 type State interface {
 	Task(id string) (types.Task, bool)
 	Tasks(filter fsm.TaskFilter) []types.Task
+	Pod(id string) (types.Pod, bool)
+	Pods(filter fsm.PodFilter) []types.Pod
+	Service(id string) (types.Service, bool)
+	Services(filter fsm.ServiceFilter) []types.Service
+	Endpoints(serviceID string) (types.Endpoints, bool)
 	Node(id string) (types.Node, bool)
 	Nodes() []types.Node
 	AppliedIndex() uint64
 	WaitForIndex(ctx context.Context, index uint64) error
+}
+
+// Workers is the part of the worker API that masters call on behalf of
+// a request.
+type Workers interface {
+	DeletePod(ctx context.Context, node types.Node, podID string) error
+	Logs(ctx context.Context, node types.Node, path string, query url.Values) (*http.Response, error)
 }
 
 // HeartbeatRecorder keeps the leader's in-memory last-seen times.
@@ -49,6 +62,7 @@ type Config struct {
 	State      State
 	Forwarder  *forward.Forwarder
 	Heartbeats HeartbeatRecorder
+	Workers    Workers
 	Logger     hclog.Logger
 	// MaxBodyBytes limits request bodies; zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
@@ -68,6 +82,7 @@ type Server struct {
 	state      State
 	forwarder  *forward.Forwarder
 	heartbeats HeartbeatRecorder
+	workers    Workers
 	logger     hclog.Logger
 	maxBody    int64
 	readWait   time.Duration
@@ -80,7 +95,7 @@ type Server struct {
 // New returns a Server with its routes registered.
 func New(cfg Config) *Server {
 	s := &Server{
-		raft: cfg.Raft, state: cfg.State, forwarder: cfg.Forwarder, heartbeats: cfg.Heartbeats,
+		raft: cfg.Raft, state: cfg.State, forwarder: cfg.Forwarder, heartbeats: cfg.Heartbeats, workers: cfg.Workers,
 		logger: cfg.Logger.Named("api"), maxBody: cfg.MaxBodyBytes, readWait: cfg.ReadTimeout,
 		readyWait: cfg.ReadyWait, auth: cfg.AuthEnabled, now: cfg.Now,
 	}
@@ -123,12 +138,27 @@ func (s *Server) routes() *mux.Router {
 	// into a 404.
 	const v1 = "/api/v1"
 	r.Handle(v1+"/tasks", s.leaderOnly(s.createTask)).Methods(http.MethodPost)
-	r.Handle(v1+"/tasks", s.linearizable(s.listTasks)).Methods(http.MethodGet)
-	r.Handle(v1+"/tasks/{taskId}", s.linearizable(s.getTask)).Methods(http.MethodGet)
+	r.Handle(v1+"/tasks", s.linearizable(s.adapt(s.listTasks))).Methods(http.MethodGet)
+	r.Handle(v1+"/tasks/{taskId}", s.linearizable(s.adapt(s.getTask))).Methods(http.MethodGet)
 	r.Handle(v1+"/tasks/{taskId}/status", s.leaderOnly(s.updateTaskStatus)).Methods(http.MethodPut)
+	r.Handle(v1+"/tasks/{taskId}/logs", s.linearizable(http.HandlerFunc(s.taskLogs))).Methods(http.MethodGet)
+
+	r.Handle(v1+"/pods", s.leaderOnly(s.createPod)).Methods(http.MethodPost)
+	r.Handle(v1+"/pods", s.linearizable(s.adapt(s.listPods))).Methods(http.MethodGet)
+	r.Handle(v1+"/pods/{podId}", s.linearizable(s.adapt(s.getPod))).Methods(http.MethodGet)
+	r.Handle(v1+"/pods/{podId}", s.leaderOnly(s.deletePod)).Methods(http.MethodDelete)
+	r.Handle(v1+"/pods/{podId}/status", s.leaderOnly(s.updatePodStatus)).Methods(http.MethodPut)
+	r.Handle(v1+"/pods/{podId}/logs", s.linearizable(http.HandlerFunc(s.podLogs))).Methods(http.MethodGet)
+
+	r.Handle(v1+"/services", s.leaderOnly(s.createService)).Methods(http.MethodPost)
+	r.Handle(v1+"/services", s.linearizable(s.adapt(s.listServices))).Methods(http.MethodGet)
+	r.Handle(v1+"/services/{serviceId}", s.linearizable(s.adapt(s.getService))).Methods(http.MethodGet)
+	r.Handle(v1+"/services/{serviceId}", s.leaderOnly(s.deleteService)).Methods(http.MethodDelete)
+	r.Handle(v1+"/services/{serviceId}/endpoints", s.linearizable(s.adapt(s.getEndpoints))).Methods(http.MethodGet)
+
 	r.Handle(v1+"/nodes/register", s.leaderOnly(s.registerNode)).Methods(http.MethodPost)
 	r.Handle(v1+"/nodes/{nodeId}/heartbeat", s.leaderOnly(s.heartbeat)).Methods(http.MethodPost)
-	r.Handle(v1+"/nodes", s.linearizable(s.listNodes)).Methods(http.MethodGet)
+	r.Handle(v1+"/nodes", s.linearizable(s.adapt(s.listNodes))).Methods(http.MethodGet)
 	return r
 }
 

@@ -20,7 +20,10 @@ func (s *Server) createTask(r *http.Request, body []byte) (reply, error) {
 		return reply{}, err
 	}
 	now := s.now().UTC()
-	task := types.Task{TaskID: ids.New(now), Name: req.Name, Image: req.Image, Env: req.Env, CreatedAt: now}
+	task := types.Task{
+		TaskID: ids.New(now), Name: req.Name, Namespace: orDefault(req.Namespace, types.DefaultNamespace),
+		Labels: req.Labels, Image: req.Image, Env: req.Env, CreatedAt: now,
+	}
 	res, err := s.raft.Propose(r.Context(), fsm.CreateTask{Task: task})
 	if err != nil {
 		return reply{}, err
@@ -49,15 +52,23 @@ func (s *Server) updateTaskStatus(r *http.Request, body []byte) (reply, error) {
 }
 
 func (s *Server) getTask(r *http.Request) (reply, error) {
-	id, err := taskIDFrom(r)
+	task, err := s.taskFrom(r)
 	if err != nil {
 		return reply{}, err
 	}
+	return reply{status: http.StatusOK, body: task}, nil
+}
+
+func (s *Server) taskFrom(r *http.Request) (types.Task, error) {
+	id, err := taskIDFrom(r)
+	if err != nil {
+		return types.Task{}, err
+	}
 	task, ok := s.state.Task(id)
 	if !ok {
-		return reply{}, fmt.Errorf("task %s: %w", id, fsm.ErrNotFound)
+		return types.Task{}, fmt.Errorf("task %s: %w", id, fsm.ErrNotFound)
 	}
-	return reply{status: http.StatusOK, body: task}, nil
+	return task, nil
 }
 
 func (s *Server) listTasks(r *http.Request) (reply, error) {
@@ -70,7 +81,11 @@ func (s *Server) listTasks(r *http.Request) (reply, error) {
 
 func taskFilterFrom(r *http.Request) (fsm.TaskFilter, error) {
 	q := r.URL.Query()
-	filter := fsm.TaskFilter{Status: types.TaskStatus(q.Get("status")), NodeID: q.Get("nodeId")}
+	namespace, labels, err := listFilter(r)
+	if err != nil {
+		return fsm.TaskFilter{}, err
+	}
+	filter := fsm.TaskFilter{Status: types.TaskStatus(q.Get("status")), NodeID: q.Get("nodeId"), Namespace: namespace, Labels: labels}
 	if filter.Status != "" && !filter.Status.Valid() {
 		return filter, invalid("status", "%q is not a task status", truncate(string(filter.Status)))
 	}

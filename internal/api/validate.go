@@ -28,29 +28,16 @@ var (
 )
 
 func validateTaskRequest(req types.CreateTaskRequest) error {
-	if err := validateName("name", req.Name); err != nil {
+	if err := validateDNSLabel("name", req.Name); err != nil {
 		return err
 	}
-	if req.Image == "" {
-		return invalid("image", "is required")
+	if err := validateObjectMeta(req.Namespace, req.Labels); err != nil {
+		return err
 	}
-	if len(req.Image) > maxImageLength || !imagePattern.MatchString(req.Image) {
-		return invalid("image", "%q is not a valid image reference", truncate(req.Image))
+	if err := validateImage("image", req.Image); err != nil {
+		return err
 	}
 	return validateEnv("env", req.Env)
-}
-
-func validateName(field, name string) error {
-	if name == "" {
-		return invalid(field, "is required")
-	}
-	if len(name) > maxNameLength {
-		return invalid(field, "is %d bytes long, the limit is %d", len(name), maxNameLength)
-	}
-	if !printable(name) {
-		return invalid(field, "must not contain control characters")
-	}
-	return nil
 }
 
 func validateEnv(field string, env map[string]string) error {
@@ -86,14 +73,19 @@ func validateStatusUpdate(u types.TaskStatusUpdate) error {
 	if u.ContainerID != "" && !containerIDPattern.MatchString(u.ContainerID) {
 		return invalid("containerId", "%q is not a valid container ID", truncate(u.ContainerID))
 	}
-	if u.Reason != "" && !reasonPattern.MatchString(u.Reason) {
-		return invalid("reason", "must be a single word of letters and digits, got %q", truncate(u.Reason))
+	return validateReportText(u.Reason, u.Message, u.NodeID)
+}
+
+// validateReportText checks the fields every worker report shares.
+func validateReportText(reason, message, nodeID string) error {
+	if reason != "" && !reasonPattern.MatchString(reason) {
+		return invalid("reason", "must be a single word of letters and digits, got %q", truncate(reason))
 	}
-	if len(u.Message) > maxMessageLength {
-		return invalid("message", "is %d bytes long, the limit is %d", len(u.Message), maxMessageLength)
+	if len(message) > maxMessageLength {
+		return invalid("message", "is %d bytes long, the limit is %d", len(message), maxMessageLength)
 	}
-	if u.NodeID != "" && !ids.ValidNode(u.NodeID) {
-		return invalid("nodeId", "%q is not a valid node ID", truncate(u.NodeID))
+	if nodeID != "" && !ids.ValidNode(nodeID) {
+		return invalid("nodeId", "%q is not a valid node ID", truncate(nodeID))
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/podling/podling/internal/forward"
 	"github.com/podling/podling/internal/nodes"
 	"github.com/podling/podling/internal/scheduler"
+	"github.com/podling/podling/internal/workerclient"
 )
 
 // Config configures a master.
@@ -55,6 +56,7 @@ type Master struct {
 	dispatcher *scheduler.Dispatcher
 	scheduler  *scheduler.Scheduler
 	forwarder  *forward.Forwarder
+	workers    *workerclient.Client
 
 	stopCtx context.Context // cancelled by Close
 	stop    context.CancelFunc
@@ -127,11 +129,17 @@ func (m *Master) wire() {
 	m.tracker = nodes.New(nodes.Config{
 		Raft: m.node, State: m.fsm, TTL: m.cfg.HeartbeatTTL, BatchInterval: m.cfg.HeartbeatBatch, Logger: m.logger,
 	})
-	m.dispatcher = scheduler.NewDispatcher(m.node, workerClient, m.logger)
+	m.workers = workerclient.New(workerClient)
+	m.dispatcher = scheduler.NewDispatcher(m.node, m.workers, m.logger)
 	m.scheduler = scheduler.New(scheduler.Config{Raft: m.node, State: m.fsm, Dispatcher: m.dispatcher, Logger: m.logger})
 
 	m.forwarder = forward.New(m.node, m.fsm, &http.Client{Timeout: 30 * time.Second}, 2*time.Second, m.logger)
-	handler := api.New(api.Config{Raft: m.node, State: m.fsm, Forwarder: m.forwarder, Heartbeats: m.tracker, Logger: m.logger})
+	// Log streams may follow a container for as long as the client reads,
+	// so calls made for clients are bounded by their contexts instead.
+	streams := workerclient.New(&http.Client{})
+	handler := api.New(api.Config{
+		Raft: m.node, State: m.fsm, Forwarder: m.forwarder, Heartbeats: m.tracker, Workers: streams, Logger: m.logger,
+	})
 	m.httpServer = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 }
 

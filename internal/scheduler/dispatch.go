@@ -1,15 +1,9 @@
 package scheduler
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,127 +11,128 @@ import (
 
 	"github.com/podling/podling/fsm"
 	"github.com/podling/podling/internal/types"
+	"github.com/podling/podling/internal/workerclient"
 )
 
 // Dispatch retry policy: a worker that cannot be reached for about ten
-// seconds fails the task with the reason DispatchFailed.
+// seconds fails the work with the reason DispatchFailed.
 const (
 	dispatchAttempts   = 6
 	dispatchFirstDelay = 200 * time.Millisecond
 )
 
-// Dispatcher sends placed tasks to their workers. It is safe for
+// Dispatcher sends placed tasks and pods to their workers. It is safe for
 // concurrent use.
 type Dispatcher struct {
-	raft   Raft
-	client *http.Client
-	logger hclog.Logger
-	now    func() time.Time
+	raft    Raft
+	workers *workerclient.Client
+	logger  hclog.Logger
+	now     func() time.Time
 
-	inFlight map[string]bool // task IDs being dispatched now
+	inFlight map[string]bool // keys of dispatches running now
 	mu       sync.Mutex
 	wg       sync.WaitGroup
 }
 
-// NewDispatcher returns a dispatcher that uses client for worker calls.
-func NewDispatcher(raft Raft, client *http.Client, logger hclog.Logger) *Dispatcher {
-	return &Dispatcher{raft: raft, client: client, logger: logger.Named("dispatch"), now: time.Now, inFlight: map[string]bool{}}
+// NewDispatcher returns a dispatcher that calls workers through workers.
+func NewDispatcher(raft Raft, workers *workerclient.Client, logger hclog.Logger) *Dispatcher {
+	return &Dispatcher{raft: raft, workers: workers, logger: logger.Named("dispatch"), now: time.Now, inFlight: map[string]bool{}}
 }
 
-// Dispatch sends task to node in the background, retrying with backoff
-// until the worker accepts it or ctx ends. A task already being
+// job is one dispatch: send delivers it, fail records that it never could
+// be delivered.
+type job struct {
+	key  string
+	log  hclog.Logger
+	send func(ctx context.Context) error
+	fail func(ctx context.Context, cause error) fsm.Command
+}
+
+// DispatchTask sends task to node in the background, retrying with
+// backoff until the worker accepts it or ctx ends. A task already being
 // dispatched is not sent twice.
-func (d *Dispatcher) Dispatch(ctx context.Context, task types.Task, node types.Node, term, index uint64) {
+func (d *Dispatcher) DispatchTask(ctx context.Context, task types.Task, node types.Node, term, index uint64) {
+	req := types.ExecuteRequest{Task: task, Term: term, Index: index}
+	d.start(ctx, job{
+		key:  "task/" + task.TaskID,
+		log:  d.logger.With("task_id", task.TaskID, "node_id", node.NodeID, "term", term),
+		send: func(ctx context.Context) error { return d.workers.ExecuteTask(ctx, node, req) },
+		fail: func(_ context.Context, cause error) fsm.Command {
+			update := types.TaskStatusUpdate{Status: types.TaskFailed, Reason: types.ReasonDispatchFailed, Message: failureMessage(node, cause)}
+			return fsm.UpdateTaskStatus{TaskID: task.TaskID, Update: update, Time: d.now().UTC()}
+		},
+	})
+}
+
+// DispatchPod sends pod to node like DispatchTask.
+func (d *Dispatcher) DispatchPod(ctx context.Context, pod types.Pod, node types.Node, term, index uint64) {
+	req := types.PodExecuteRequest{Pod: pod, Term: term, Index: index}
+	d.start(ctx, job{
+		key:  "pod/" + pod.PodID,
+		log:  d.logger.With("pod_id", pod.PodID, "node_id", node.NodeID, "term", term),
+		send: func(ctx context.Context) error { return d.workers.ExecutePod(ctx, node, req) },
+		fail: func(_ context.Context, cause error) fsm.Command {
+			report := types.PodStatusReport{Status: types.PodFailed, Reason: types.ReasonDispatchFailed, Message: failureMessage(node, cause)}
+			return fsm.UpdatePodStatus{PodID: pod.PodID, Report: report, Time: d.now().UTC()}
+		},
+	})
+}
+
+func failureMessage(node types.Node, cause error) string {
+	return fmt.Sprintf("could not dispatch to node %s: %v", node.NodeID, cause)
+}
+
+func (d *Dispatcher) start(ctx context.Context, j job) {
 	d.mu.Lock()
-	if d.inFlight[task.TaskID] {
+	if d.inFlight[j.key] {
 		d.mu.Unlock()
 		return
 	}
-	d.inFlight[task.TaskID] = true
+	d.inFlight[j.key] = true
 	d.mu.Unlock()
 
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		defer d.done(task.TaskID)
-		d.dispatchWithRetry(ctx, task, node, types.ExecuteRequest{Task: task, Term: term, Index: index})
+		defer d.done(j.key)
+		d.run(ctx, j)
 	}()
 }
 
 // Wait blocks until every dispatch started so far has finished.
 func (d *Dispatcher) Wait() { d.wg.Wait() }
 
-func (d *Dispatcher) done(taskID string) {
+func (d *Dispatcher) done(key string) {
 	d.mu.Lock()
-	delete(d.inFlight, taskID)
+	delete(d.inFlight, key)
 	d.mu.Unlock()
 }
 
-func (d *Dispatcher) dispatchWithRetry(ctx context.Context, task types.Task, node types.Node, req types.ExecuteRequest) {
-	log := d.logger.With("task_id", task.TaskID, "node_id", node.NodeID, "term", req.Term)
+func (d *Dispatcher) run(ctx context.Context, j job) {
 	delay := dispatchFirstDelay
 	var lastErr error
 	for attempt := 1; attempt <= dispatchAttempts; attempt++ {
-		final, err := d.send(ctx, node, req)
+		callCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := j.send(callCtx)
+		cancel()
 		if err == nil {
-			log.Info("task dispatched")
+			j.log.Info("dispatched")
 			return
 		}
 		lastErr = err
-		if final {
-			break
+		if errors.Is(err, workerclient.ErrRejected) {
+			break // the worker rejected the request itself, so retrying cannot help
 		}
-		log.Warn("dispatch failed, retrying", "attempt", attempt, "error", err)
+		j.log.Warn("dispatch failed, retrying", "attempt", attempt, "error", err)
 		select {
 		case <-ctx.Done():
-			return // leadership lost: the next leader re-dispatches
+			return // leadership lost: the next leader dispatches again
 		case <-time.After(delay):
 		}
 		delay *= 2
 	}
-	log.Error("giving up on dispatch", "error", lastErr)
-	d.fail(ctx, task, node, lastErr)
-}
-
-// send makes one execute call. final is true when retrying cannot help,
-// because the worker rejected the request itself.
-func (d *Dispatcher) send(ctx context.Context, node types.Node, req types.ExecuteRequest) (final bool, err error) {
-	body, err := json.Marshal(req)
-	if err != nil {
-		return true, fmt.Errorf("encode execute request: %w", err)
+	j.log.Error("giving up on dispatch", "error", lastErr)
+	if _, err := d.raft.Propose(ctx, j.fail(ctx, lastErr)); err != nil {
+		j.log.Warn("recording dispatch failure failed", "error", err)
 	}
-	url := WorkerURL(node) + "/api/v1/tasks/" + req.Task.TaskID + "/execute"
-	callCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	httpReq, err := http.NewRequestWithContext(callCtx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return true, fmt.Errorf("build execute request: %w", err)
-	}
-	httpReq.Header.Set("Content-Type", "application/json")
-	resp, err := d.client.Do(httpReq)
-	if err != nil {
-		return false, fmt.Errorf("call worker at %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	text, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return false, nil
-	}
-	final = resp.StatusCode >= 400 && resp.StatusCode < 500
-	return final, fmt.Errorf("worker at %s responded %d: %s", url, resp.StatusCode, strings.TrimSpace(string(text)))
-}
-
-func (d *Dispatcher) fail(ctx context.Context, task types.Task, node types.Node, cause error) {
-	update := types.TaskStatusUpdate{
-		Status: types.TaskFailed, Reason: types.ReasonDispatchFailed,
-		Message: fmt.Sprintf("could not dispatch to node %s: %v", node.NodeID, cause),
-	}
-	if _, err := d.raft.Propose(ctx, fsm.UpdateTaskStatus{TaskID: task.TaskID, Update: update, Time: d.now().UTC()}); err != nil {
-		d.logger.Warn("recording dispatch failure failed", "task_id", task.TaskID, "error", err)
-	}
-}
-
-// WorkerURL returns the base URL of a node's worker API.
-func WorkerURL(node types.Node) string {
-	return "http://" + net.JoinHostPort(node.Hostname, strconv.Itoa(node.Port))
 }

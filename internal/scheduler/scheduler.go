@@ -4,10 +4,8 @@
 package scheduler
 
 import (
-	"cmp"
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -26,6 +24,7 @@ type Raft interface {
 // State is the replicated state the scheduler reads.
 type State interface {
 	Tasks(filter fsm.TaskFilter) []types.Task
+	Pods(filter fsm.PodFilter) []types.Pod
 	Nodes() []types.Node
 	Changed() <-chan struct{}
 }
@@ -71,6 +70,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 	for {
 		changed := s.cfg.State.Changed()
 		s.placePending(ctx)
+		s.placePendingPods(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -84,7 +84,12 @@ func (s *Scheduler) redispatch(ctx context.Context) {
 	nodes := nodesByID(s.cfg.State.Nodes())
 	for _, task := range s.cfg.State.Tasks(fsm.TaskFilter{Status: types.TaskScheduled}) {
 		if node, ok := nodes[task.NodeID]; ok {
-			s.cfg.Dispatcher.Dispatch(ctx, task, node, s.cfg.Raft.Term(), 0)
+			s.cfg.Dispatcher.DispatchTask(ctx, task, node, s.cfg.Raft.Term(), 0)
+		}
+	}
+	for _, pod := range s.cfg.State.Pods(fsm.PodFilter{Status: types.PodScheduled}) {
+		if node, ok := nodes[pod.NodeID]; ok {
+			s.cfg.Dispatcher.DispatchPod(ctx, pod, node, s.cfg.Raft.Term(), 0)
 		}
 	}
 }
@@ -97,7 +102,7 @@ func (s *Scheduler) placePending(ctx context.Context) {
 	}
 	free := freeSlots(s.cfg.State.Nodes())
 	for _, task := range pending {
-		node, ok := pickNode(free)
+		node, ok := pickNode(free, types.ResourceList{})
 		if !ok {
 			s.logger.Debug("no node has free capacity", "pending", len(pending))
 			return
@@ -108,7 +113,7 @@ func (s *Scheduler) placePending(ctx context.Context) {
 			}
 			continue
 		}
-		node.free--
+		node.take(types.ResourceList{})
 	}
 }
 
@@ -124,36 +129,50 @@ func (s *Scheduler) place(ctx context.Context, task types.Task, node types.Node)
 		return nil // the task changed before the placement applied
 	}
 	s.logger.Info("task scheduled", "task_id", task.TaskID, "node_id", node.NodeID, "index", res.Index)
-	s.cfg.Dispatcher.Dispatch(ctx, placed, node, s.cfg.Raft.Term(), res.Index)
+	s.cfg.Dispatcher.DispatchTask(ctx, placed, node, s.cfg.Raft.Term(), res.Index)
 	return nil
 }
 
-// slot is a node with the number of tasks it can still take.
+// slot is an online node with the number of tasks and pods it can still
+// take and its unrequested resources.
 type slot struct {
-	node types.Node
-	free int
+	node      types.Node
+	free      int
+	resources types.ResourceList
 }
 
 func freeSlots(nodes []types.Node) []*slot {
 	var out []*slot
 	for _, n := range nodes {
-		if n.Status == types.NodeOnline && n.Capacity > n.RunningTasks {
-			out = append(out, &slot{node: n, free: n.Capacity - n.RunningTasks})
+		used := n.RunningTasks + n.RunningPods
+		if n.Status == types.NodeOnline && n.Capacity > used {
+			out = append(out, &slot{node: n, free: n.Capacity - used, resources: fsm.FreeResources(n)})
 		}
 	}
 	return out
 }
 
-// pickNode returns the node with the most free slots, spreading tasks
-// across nodes; ties go to the lowest node ID so placement is predictable.
-func pickNode(slots []*slot) (*slot, bool) {
-	best := slices.MaxFunc(append([]*slot{{}}, slots...), func(a, b *slot) int {
-		if c := cmp.Compare(a.free, b.free); c != 0 {
-			return c
+// pickNode returns, among the nodes whose free resources fit requests, the
+// one with the most free slots, spreading work across nodes; ties go to
+// the lowest node ID so placement is predictable.
+func pickNode(slots []*slot, requests types.ResourceList) (*slot, bool) {
+	var best *slot
+	for _, candidate := range slots {
+		if candidate.free <= 0 || !requests.Fits(candidate.resources) {
+			continue
 		}
-		return cmp.Compare(b.node.NodeID, a.node.NodeID)
-	})
-	return best, best.free > 0
+		if best == nil || candidate.free > best.free || (candidate.free == best.free && candidate.node.NodeID < best.node.NodeID) {
+			best = candidate
+		}
+	}
+	return best, best != nil
+}
+
+// take records a placement on the slot for the rest of this pass.
+func (s *slot) take(requests types.ResourceList) {
+	s.free--
+	s.resources.CPUMillis -= requests.CPUMillis
+	s.resources.MemoryBytes -= requests.MemoryBytes
 }
 
 func nodesByID(nodes []types.Node) map[string]types.Node {

@@ -15,6 +15,7 @@ type Service struct {
 	ServiceID string            `json:"serviceId"`
 	Name      string            `json:"name"`
 	Namespace string            `json:"namespace"`
+	Labels    map[string]string `json:"labels,omitempty"`
 	Selector  map[string]string `json:"selector"`
 	Ports     []ServicePort     `json:"ports"`
 	CreatedAt time.Time         `json:"createdAt"`
@@ -24,6 +25,7 @@ type Service struct {
 type CreateServiceRequest struct {
 	Name      string            `json:"name"`
 	Namespace string            `json:"namespace,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
 	Selector  map[string]string `json:"selector"`
 	Ports     []ServicePort     `json:"ports"`
 }

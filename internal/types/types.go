@@ -36,6 +36,8 @@ func (s TaskStatus) Terminal() bool {
 type Task struct {
 	TaskID      string            `json:"taskId"`
 	Name        string            `json:"name"`
+	Namespace   string            `json:"namespace"`
+	Labels      map[string]string `json:"labels,omitempty"`
 	Image       string            `json:"image"`
 	Env         map[string]string `json:"env,omitempty"`
 	Status      TaskStatus        `json:"status"`
@@ -55,7 +57,9 @@ type Task struct {
 
 // CreateTaskRequest is the body of POST /api/v1/tasks.
 type CreateTaskRequest struct {
-	Name  string            `json:"name"`
+	Name      string            `json:"name"`
+	Namespace string            `json:"namespace,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
 	Image string            `json:"image"`
 	Env   map[string]string `json:"env,omitempty"`
 }

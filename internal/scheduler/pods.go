@@ -1,0 +1,82 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/podling/podling/fsm"
+	"github.com/podling/podling/internal/cluster"
+	"github.com/podling/podling/internal/types"
+)
+
+// placePendingPods places every pending pod it can, oldest first, on a
+// node with room for its requests, and records on the others why they
+// wait.
+func (s *Scheduler) placePendingPods(ctx context.Context) {
+	pending := s.cfg.State.Pods(fsm.PodFilter{Status: types.PodPending})
+	if len(pending) == 0 {
+		return
+	}
+	free := freeSlots(s.cfg.State.Nodes())
+	for _, pod := range pending {
+		requests := pod.Requests()
+		node, ok := pickNode(free, requests)
+		if !ok {
+			s.markUnschedulable(ctx, pod, unschedulableMessage(requests, free))
+			continue
+		}
+		if err := s.placePod(ctx, pod, node.node); err != nil {
+			if errors.Is(err, cluster.ErrNotLeader) || ctx.Err() != nil {
+				return
+			}
+			continue
+		}
+		node.take(requests)
+	}
+}
+
+func (s *Scheduler) placePod(ctx context.Context, pod types.Pod, node types.Node) error {
+	res, err := s.cfg.Raft.Propose(ctx, fsm.PlacePod{PodID: pod.PodID, NodeID: node.NodeID, Time: s.cfg.Now().UTC()})
+	if err != nil {
+		s.logger.Warn("placing pod failed", "pod_id", pod.PodID, "node_id", node.NodeID, "error", err)
+		return err
+	}
+	placed, ok := res.Value.(types.Pod)
+	if !ok || placed.Status != types.PodScheduled || placed.NodeID != node.NodeID {
+		return nil // the pod changed before the placement applied
+	}
+	s.logger.Info("pod scheduled", "pod_id", pod.PodID, "node_id", node.NodeID, "index", res.Index)
+	s.cfg.Dispatcher.DispatchPod(ctx, placed, node, s.cfg.Raft.Term(), res.Index)
+	return nil
+}
+
+// markUnschedulable records why a pod waits, unless it already says so.
+// Writing only changes keeps the scheduler from waking itself forever.
+func (s *Scheduler) markUnschedulable(ctx context.Context, pod types.Pod, message string) {
+	if pod.Reason == types.ReasonUnschedulable && pod.Message == message {
+		return
+	}
+	cmd := fsm.MarkUnschedulable{PodID: pod.PodID, Message: message, Time: s.cfg.Now().UTC()}
+	if _, err := s.cfg.Raft.Propose(ctx, cmd); err != nil {
+		s.logger.Warn("recording unschedulable pod failed", "pod_id", pod.PodID, "error", err)
+		return
+	}
+	s.logger.Info("pod unschedulable", "pod_id", pod.PodID, "reason", message)
+}
+
+// unschedulableMessage states what the pod requests and the largest free
+// CPU and memory on any online node, so a user can tell which request is
+// too large.
+func unschedulableMessage(requests types.ResourceList, slots []*slot) string {
+	if len(slots) == 0 {
+		return "no online node has a free slot"
+	}
+	var most types.ResourceList
+	for _, sl := range slots {
+		most.CPUMillis = max(most.CPUMillis, sl.resources.CPUMillis)
+		most.MemoryBytes = max(most.MemoryBytes, sl.resources.MemoryBytes)
+	}
+	return fmt.Sprintf("no online node has room for requests of %dm CPU and %d bytes of memory; the largest free CPU on a node is %dm and the largest free memory is %d bytes",
+		requests.CPUMillis, requests.MemoryBytes, most.CPUMillis, most.MemoryBytes)
+}
