@@ -2,10 +2,17 @@
 //
 // By default it is an HTTP server that responds to every request with a JSON
 // description of that request (method, path, query, headers, body) and the
-// host name it runs on. With -exit it instead prints -lines numbered lines to
-// standard output, waits -sleep, prints a last line naming the exit code and
-// exits with that code, so a task can be made to complete or fail. The last
-// line goes to standard error when the code is not zero.
+// host name it runs on, except for two paths meant for probes: GET /healthz
+// returns 200 until the server receives POST /fail, and 500 after that.
+//
+// With -exit it instead prints -lines numbered lines to standard output,
+// waits -sleep, prints a last line naming the exit code and exits with that
+// code, so a task can be made to complete or fail. The last line goes to
+// standard error when the code is not zero.
+//
+// With -get URL it is an HTTP client: it sends one GET request, prints the
+// response body and exits with 0 for a 2xx status and 1 otherwise, so that
+// one container of a pod can check another over localhost.
 //
 // Every flag can also be set through the environment variable named in its
 // help text; a flag on the command line wins.
@@ -23,6 +30,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -30,12 +38,16 @@ import (
 // maxEchoBody is the largest request body echoed back.
 const maxEchoBody = 1 << 20
 
+// getTimeout bounds the request of -get.
+const getTimeout = 10 * time.Second
+
 type options struct {
 	addr     string
 	exitCode int
 	exitMode bool
 	lines    int
 	sleep    time.Duration
+	getURL   string
 }
 
 func main() {
@@ -52,6 +64,9 @@ func main() {
 	if opts.exitMode {
 		os.Exit(runExit(ctx, opts))
 	}
+	if opts.getURL != "" {
+		os.Exit(runGet(ctx, opts.getURL))
+	}
 	if err := serve(ctx, opts.addr); err != nil {
 		log.Fatalf("podling-echo: %v", err)
 	}
@@ -61,6 +76,7 @@ func main() {
 var envNames = map[string]string{
 	"addr":  "ECHO_ADDR",
 	"exit":  "ECHO_EXIT_CODE",
+	"get":   "ECHO_GET",
 	"lines": "ECHO_LINES",
 	"sleep": "ECHO_SLEEP",
 }
@@ -71,6 +87,7 @@ func parseOptions(args []string) (options, error) {
 	exitCode := fs.String("exit", "", "exit with this code (0-255) instead of serving (env ECHO_EXIT_CODE)")
 	lines := fs.Int("lines", 1, "with -exit, number of numbered lines to print first (env ECHO_LINES)")
 	sleep := fs.Duration("sleep", 0, "with -exit, time to wait before exiting, such as 2s (env ECHO_SLEEP)")
+	getURL := fs.String("get", "", "send one GET request to this URL, print the body and exit 0 on a 2xx status, else 1 (env ECHO_GET)")
 	if err := setFromEnv(fs); err != nil {
 		return options{}, err
 	}
@@ -78,7 +95,7 @@ func parseOptions(args []string) (options, error) {
 		return options{}, err
 	}
 
-	opts := options{addr: *addr, lines: *lines, sleep: *sleep}
+	opts := options{addr: *addr, lines: *lines, sleep: *sleep, getURL: *getURL}
 	if *exitCode == "" {
 		return opts, nil
 	}
@@ -108,8 +125,55 @@ func runExit(ctx context.Context, opts options) int {
 	return opts.exitCode
 }
 
+// runGet sends one GET request to url, prints the response body to
+// standard output and returns the exit code: 0 for a 2xx status, else 1.
+func runGet(ctx context.Context, url string) int {
+	ctx, cancel := context.WithTimeout(ctx, getTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "podling-echo: invalid -get URL %q: %v\n", url, err)
+		return 1
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "podling-echo: GET %s failed: %v\n", url, err)
+		return 1
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(os.Stdout, resp.Body); err != nil {
+		fmt.Fprintf(os.Stderr, "podling-echo: read response of GET %s: %v\n", url, err)
+		return 1
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		fmt.Fprintf(os.Stderr, "podling-echo: GET %s returned status %d\n", url, resp.StatusCode)
+		return 1
+	}
+	return 0
+}
+
+// newHandler returns the server's routes: the probe paths and the echo.
+func newHandler() http.Handler {
+	var failing atomic.Bool
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() {
+			http.Error(w, "failing since POST /fail", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("POST /fail", func(w http.ResponseWriter, r *http.Request) {
+		failing.Store(true)
+		fmt.Printf("POST /fail from %s: /healthz now fails\n", r.RemoteAddr)
+		fmt.Fprintln(w, "/healthz now fails")
+	})
+	mux.HandleFunc("/", echo)
+	return mux
+}
+
 func serve(ctx context.Context, addr string) error {
-	server := &http.Server{Addr: addr, Handler: http.HandlerFunc(echo), ReadHeaderTimeout: 10 * time.Second}
+	server := &http.Server{Addr: addr, Handler: newHandler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
