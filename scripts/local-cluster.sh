@@ -56,7 +56,8 @@ up() {
     start "m$i" "$BIN/podling-master" -id "m$i" -http-addr "127.0.0.1:807$((i - 1))" \
       -raft-addr "127.0.0.1:700$((i - 1))" -data-dir "data/m$i" -peers "$PEERS"
   done
-  start worker "$BIN/podling-worker" -node-id worker-1 -hostname 127.0.0.1 -port 8081 -masters "$MASTERS"
+  start worker "$BIN/podling-worker" -node-id worker-1 -hostname 127.0.0.1 -port 8081 \
+    -listen-addr 127.0.0.1:8081 -masters "$MASTERS"
   wait_ready
   echo "cluster is up: masters $MASTERS, worker-1 on http://127.0.0.1:8081"
 
@@ -90,7 +91,7 @@ down() {
   if [ -n "$containers" ]; then
     docker rm -f $containers >/dev/null
   fi
-  echo "local cluster stopped; its data stays in ./data (make clean removes it)"
+  echo "local cluster stopped"
 }
 
 case "${1:-}" in

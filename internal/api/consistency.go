@@ -154,7 +154,7 @@ func queryBool(r *http.Request, name string) (bool, error) {
 	}
 	v, err := strconv.ParseBool(raw)
 	if err != nil {
-		return false, invalid(name, "expected true or false, got %q", raw)
+		return false, invalid(name, "expected a boolean such as true or false, got %q", truncate(raw))
 	}
 	return v, nil
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -120,15 +121,18 @@ func (s *Server) setDefaults() {
 }
 
 func (s *Server) routes() *mux.Router {
-	r := mux.NewRouter()
+	// SkipClean keeps paths as sent, so an ID such as ../x fails the ID
+	// check with a JSON error instead of being redirected.
+	r := mux.NewRouter().SkipClean(true)
 	r.NotFoundHandler = s.adapt(func(req *http.Request) (reply, error) {
 		return reply{}, invalidRoute(req)
 	})
-	r.MethodNotAllowedHandler = s.adapt(func(req *http.Request) (reply, error) {
-		return reply{}, notAllowed(req)
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Allow", strings.Join(allowedMethods(s.router, req), ", "))
+		s.writeError(w, req, notAllowed(req))
 	})
 
-	r.Handle("/health", s.adapt(s.health)).Methods(http.MethodGet)
+	r.Handle("/health", s.adapt(s.health)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(forward.ReadIndexPath, s.adapt(s.readIndex)).Methods(http.MethodGet)
 	r.Handle(MastersPath+"/{serverId}", s.leaderOnly(s.setMasterAddress)).Methods(http.MethodPut)
 
@@ -160,6 +164,20 @@ func (s *Server) routes() *mux.Router {
 	r.Handle(v1+"/nodes/{nodeId}/heartbeat", s.leaderOnly(s.heartbeat)).Methods(http.MethodPost)
 	r.Handle(v1+"/nodes", s.linearizable(s.adapt(s.listNodes))).Methods(http.MethodGet)
 	return r
+}
+
+// allowedMethods lists the methods the router serves on the request's path.
+func allowedMethods(router *mux.Router, r *http.Request) []string {
+	var allowed []string
+	for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = method
+		var match mux.RouteMatch
+		if router.Match(probe, &match) && match.MatchErr == nil {
+			allowed = append(allowed, method)
+		}
+	}
+	return allowed
 }
 
 // ServeHTTP implements http.Handler. Every response names the master that

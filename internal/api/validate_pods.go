@@ -155,7 +155,10 @@ func validateImage(field, image string) error {
 	if image == "" {
 		return invalid(field, "is required")
 	}
-	if len(image) > maxImageLength || !imagePattern.MatchString(image) {
+	if len(image) > maxImageLength {
+		return invalid(field, "is %d bytes long, the limit is %d", len(image), maxImageLength)
+	}
+	if !imagePattern.MatchString(image) {
 		return invalid(field, "%q is not a valid image reference", truncate(image))
 	}
 	return nil

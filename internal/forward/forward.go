@@ -93,20 +93,16 @@ func (f *Forwarder) LeaderURL(ctx context.Context) (string, string, error) {
 // Forward sends r to the leader and copies the leader's response to w. The
 // body must already be read into body, because it cannot be read twice.
 func (f *Forwarder) Forward(w http.ResponseWriter, r *http.Request, body []byte) error {
-	leaderID, leaderURL, err := f.LeaderURL(r.Context())
+	resp, leaderID, err := f.deliver(r.Context(), func(leaderURL string) (*http.Request, error) {
+		out, err := http.NewRequestWithContext(r.Context(), r.Method, leaderURL+r.URL.RequestURI(), bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		copyHeaders(out.Header, r.Header)
+		return out, nil
+	})
 	if err != nil {
 		return err
-	}
-	out, err := http.NewRequestWithContext(r.Context(), r.Method, leaderURL+r.URL.RequestURI(), bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("build request for leader %s: %w", leaderID, err)
-	}
-	copyHeaders(out.Header, r.Header)
-	out.Header.Set(ForwardedHeader, f.cluster.ID())
-
-	resp, err := f.client.Do(out)
-	if err != nil {
-		return fmt.Errorf("%w: forward to leader %s at %s: %w", deliveryError(err), leaderID, leaderURL, err)
 	}
 	defer resp.Body.Close()
 	copyHeaders(w.Header(), resp.Header)
@@ -115,6 +111,37 @@ func (f *Forwarder) Forward(w http.ResponseWriter, r *http.Request, body []byte)
 		f.logger.Warn("relaying the leader's response failed", "leader_id", leaderID, "error", err)
 	}
 	return nil
+}
+
+// deliver sends a request built for the current leader and marked as
+// forwarded. While the election wait lasts, a request whose connection
+// could not be made is built and sent again, because it never reached a
+// leader and the leader may be changing.
+func (f *Forwarder) deliver(ctx context.Context, build func(leaderURL string) (*http.Request, error)) (*http.Response, string, error) {
+	deadline := time.Now().Add(f.electionWait)
+	for {
+		leaderID, leaderURL, err := f.LeaderURL(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		req, err := build(leaderURL)
+		if err != nil {
+			return nil, leaderID, fmt.Errorf("build request for leader %s: %w", leaderID, err)
+		}
+		req.Header.Set(ForwardedHeader, f.cluster.ID())
+		resp, err := f.client.Do(req)
+		if err == nil {
+			return resp, leaderID, nil
+		}
+		cause := deliveryError(err)
+		if cause != ErrNoLeader || time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, leaderID, fmt.Errorf("%w: %s %s to leader %s at %s: %w", cause, req.Method, req.URL.Path, leaderID, leaderURL, err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // deliveryError classifies a failed call: a failed dial never reached the
@@ -131,19 +158,15 @@ func deliveryError(err error) error {
 // publishing its API address. It returns an error unless the leader
 // responds with a 2xx status.
 func (f *Forwarder) Send(ctx context.Context, method, path string, body []byte) error {
-	leaderID, leaderURL, err := f.LeaderURL(ctx)
+	resp, leaderID, err := f.deliver(ctx, func(leaderURL string) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, method, leaderURL+path, bytes.NewReader(body))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		return req, err
+	})
 	if err != nil {
 		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, method, leaderURL+path, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("build request for leader %s: %w", leaderID, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(ForwardedHeader, f.cluster.ID())
-	resp, err := f.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("%w: send %s %s to leader %s: %w", deliveryError(err), method, path, leaderID, err)
 	}
 	defer resp.Body.Close()
 	text, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
@@ -188,21 +211,18 @@ type readIndexAnswer struct {
 // ReadIndex requests from the leader the index that a linearizable read must
 // wait for. The caller's Authorization header is passed on.
 func (f *Forwarder) ReadIndex(ctx context.Context, authorization string) (uint64, error) {
-	leaderID, leaderURL, err := f.LeaderURL(ctx)
+	resp, leaderID, err := f.deliver(ctx, func(leaderURL string) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, leaderURL+ReadIndexPath, nil)
+		if err == nil && authorization != "" {
+			req.Header.Set("Authorization", authorization)
+		}
+		return req, err
+	})
+	if errors.Is(err, ErrOutcomeUnknown) {
+		return 0, fmt.Errorf("%w: %w", ErrNoLeader, err) // a lost read changes nothing
+	}
 	if err != nil {
 		return 0, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, leaderURL+ReadIndexPath, nil)
-	if err != nil {
-		return 0, fmt.Errorf("build read-index request: %w", err)
-	}
-	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
-	}
-	req.Header.Set(ForwardedHeader, f.cluster.ID())
-	resp, err := f.client.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("%w: read index from leader %s: %w", ErrNoLeader, leaderID, err)
 	}
 	defer resp.Body.Close()
 	return decodeReadIndex(resp, leaderID)
