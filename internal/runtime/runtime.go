@@ -1,7 +1,7 @@
 // Package runtime defines the container runtime the worker agent runs tasks
-// on. Implementations key every container by the ID of the task it runs, so
-// asking twice for a task's container yields one container, and a restarted
-// worker can find the containers it started before.
+// and pods on. Implementations key every container by the ID of the task or
+// pod it belongs to, so asking twice for a container yields one container,
+// and a restarted worker can find the containers it started before.
 package runtime
 
 import (
@@ -77,10 +77,12 @@ const (
 	StateDead       State = "dead"
 )
 
-// Container is a snapshot of one task's container.
+// Container is a snapshot of one task or pod container.
 type Container struct {
-	ID     string
+	ID string
+	// TaskID is set on task containers, PodID on pod containers.
 	TaskID string
+	PodID  string
 	NodeID string
 	Image  string
 	State  State
@@ -88,6 +90,17 @@ type Container struct {
 	ExitCode   int
 	StartedAt  time.Time
 	FinishedAt time.Time
+	// IP is the container's address on the runtime's pod network, empty
+	// when it has none, as for a stopped container or one that shares
+	// another's network namespace.
+	IP string
+
+	// Sandbox is true on the sandbox container of a pod, which carries
+	// PodSpec. The other pod containers carry Name and RestartCount.
+	Sandbox      bool
+	PodSpec      string
+	Name         string
+	RestartCount int
 }
 
 // Resources are the total resources of the host the runtime runs on.
@@ -96,8 +109,11 @@ type Resources struct {
 	MemoryBytes int64
 }
 
-// Runtime runs task containers. Implementations are safe for concurrent use.
+// Runtime runs task and pod containers. Implementations are safe for
+// concurrent use.
 type Runtime interface {
+	PodRuntime
+
 	// Start makes sure a container for spec.TaskID exists and has been
 	// started, pulling the image first if it is missing, and returns the
 	// container ID. If a container for the task already exists it is
@@ -110,7 +126,7 @@ type Runtime interface {
 	// ErrNotFound. It finds containers created by any node.
 	Find(ctx context.Context, taskID string) (Container, error)
 
-	// List returns every container this node created, in any state.
+	// List returns every task container this node created, in any state.
 	List(ctx context.Context) ([]Container, error)
 
 	// Wait blocks until the container is not running and returns its exit
@@ -121,9 +137,10 @@ type Runtime interface {
 	// wrapping ErrNotFound.
 	Inspect(ctx context.Context, containerID string) (Container, error)
 
-	// Logs returns the last tail lines of the container's standard output
-	// and standard error, interleaved, as plain text. The caller closes it.
-	Logs(ctx context.Context, containerID string, tail int) (io.ReadCloser, error)
+	// Logs returns the last opts.Tail lines of the container's standard
+	// output and standard error, interleaved, as plain text, followed by
+	// new output when opts.Follow is set. The caller closes it.
+	Logs(ctx context.Context, containerID string, opts LogOptions) (io.ReadCloser, error)
 
 	// Remove deletes the container, stopping it first if it runs. Removing
 	// a container that does not exist is not an error.

@@ -191,7 +191,7 @@ func (w *Worker) handleLogs(rw http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 
-	logs, err := w.rt.Logs(r.Context(), c.ID, tail)
+	logs, err := w.rt.Logs(r.Context(), c.ID, runtime.LogOptions{Tail: tail})
 	if err != nil {
 		return err
 	}

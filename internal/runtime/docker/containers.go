@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -28,17 +29,17 @@ func (r *Runtime) Find(ctx context.Context, taskID string) (runtime.Container, e
 	return found[0], nil
 }
 
-// List implements runtime.Runtime: it returns the managed containers whose
-// LabelNodeID is this runtime's node ID.
+// List implements runtime.Runtime: it returns the managed task containers
+// whose LabelNodeID is this runtime's node ID.
 func (r *Runtime) List(ctx context.Context) ([]runtime.Container, error) {
-	return r.list(ctx, filters.Arg("label", runtime.LabelNodeID+"="+r.nodeID))
+	return r.list(ctx, filters.Arg("label", runtime.LabelNodeID+"="+r.nodeID), filters.Arg("label", runtime.LabelTaskID))
 }
 
-// list returns the managed containers matching extra, inspected one by one
-// because the engine's list omits exit codes. A container removed between
-// the two calls is left out.
-func (r *Runtime) list(ctx context.Context, extra filters.KeyValuePair) ([]runtime.Container, error) {
-	args := filters.NewArgs(filters.Arg("label", runtime.LabelManaged+"=true"), extra)
+// list returns the managed containers matching every filter in extra,
+// inspected one by one because the engine's list omits exit codes. A
+// container removed between the two calls is left out.
+func (r *Runtime) list(ctx context.Context, extra ...filters.KeyValuePair) ([]runtime.Container, error) {
+	args := filters.NewArgs(append(extra, filters.Arg("label", runtime.LabelManaged+"=true"))...)
 	summaries, err := r.api.ContainerList(ctx, container.ListOptions{All: true, Filters: args})
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
@@ -63,7 +64,7 @@ func (r *Runtime) Inspect(ctx context.Context, containerID string) (runtime.Cont
 	if err != nil {
 		return runtime.Container{}, wrapContainerErr("inspect", containerID, err)
 	}
-	return toContainer(resp), nil
+	return r.toContainer(resp), nil
 }
 
 // Wait implements runtime.Runtime.
@@ -99,18 +100,30 @@ func wrapContainerErr(action, containerID string, err error) error {
 	return fmt.Errorf("%w: %s container %s: %w", kind, action, containerID, err)
 }
 
-func toContainer(resp container.InspectResponse) runtime.Container {
+// toContainer converts the engine's description of a container.
+func (r *Runtime) toContainer(resp container.InspectResponse) runtime.Container {
 	c := runtime.Container{ID: resp.ID}
 	if resp.Config != nil {
-		c.TaskID = resp.Config.Labels[runtime.LabelTaskID]
-		c.NodeID = resp.Config.Labels[runtime.LabelNodeID]
+		labels := resp.Config.Labels
+		c.TaskID = labels[runtime.LabelTaskID]
+		c.PodID = labels[runtime.LabelPodID]
+		c.NodeID = labels[runtime.LabelNodeID]
 		c.Image = resp.Config.Image
+		c.Sandbox = labels[runtime.LabelRole] == runtime.RoleSandbox
+		c.PodSpec = labels[runtime.LabelPodSpec]
+		c.Name = labels[runtime.LabelContainerName]
+		c.RestartCount, _ = strconv.Atoi(labels[runtime.LabelRestartCount])
 	}
 	if resp.State != nil {
 		c.State = runtime.State(resp.State.Status)
 		c.ExitCode = resp.State.ExitCode
 		c.StartedAt = parseEngineTime(resp.State.StartedAt)
 		c.FinishedAt = parseEngineTime(resp.State.FinishedAt)
+	}
+	if resp.NetworkSettings != nil {
+		if endpoint := resp.NetworkSettings.Networks[r.networkName()]; endpoint != nil {
+			c.IP = endpoint.IPAddress
+		}
 	}
 	return c
 }

@@ -1,9 +1,16 @@
 // Package docker implements runtime.Runtime with the Docker Engine API.
 //
 // Each task's container is named "podling-<task id>" and carries the labels
-// runtime.LabelTaskID, runtime.LabelManaged and runtime.LabelNodeID. The name
-// makes the engine itself reject a second container for a task, and the labels
-// let a restarted worker find its containers again.
+// runtime.LabelTaskID, runtime.LabelManaged and runtime.LabelNodeID. A pod's
+// sandbox is named "podling-pod.<pod id>" and its containers
+// "podling-pod.<pod id>.<container name>"; they carry runtime.LabelPodID and
+// the pod labels instead of LabelTaskID. IDs and container names contain no
+// dots, so no two of these names can be equal. The names make the engine
+// itself reject a second container for a task or pod container, and the
+// labels let a restarted worker find its containers again.
+//
+// Task containers and pod sandboxes are attached to the runtime's pod
+// network; pod containers share their sandbox's network namespace.
 package docker
 
 import (
@@ -29,6 +36,13 @@ type Options struct {
 	// returns only containers carrying it. Several workers may therefore
 	// share one Docker engine as long as their node IDs differ.
 	NodeID string
+	// Network is the user-defined bridge network that task containers and
+	// pod sandboxes are attached to, created by EnsureNetwork. Empty means
+	// the engine's default bridge network.
+	Network string
+	// HostPortIP is the host address that pod host ports are published
+	// on. Empty means every address of the host.
+	HostPortIP string
 	// Logger receives image pull progress; nil discards it.
 	Logger hclog.Logger
 }
@@ -36,9 +50,11 @@ type Options struct {
 // Runtime runs task containers on one Docker engine. It is safe for
 // concurrent use.
 type Runtime struct {
-	api    client.APIClient
-	nodeID string
-	log    hclog.Logger
+	api        client.APIClient
+	nodeID     string
+	network    string
+	hostPortIP string
+	log        hclog.Logger
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
@@ -49,7 +65,7 @@ func New(api client.APIClient, opts Options) *Runtime {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	return &Runtime{api: api, nodeID: opts.NodeID, log: log}
+	return &Runtime{api: api, nodeID: opts.NodeID, network: opts.Network, hostPortIP: opts.HostPortIP, log: log}
 }
 
 // NewFromEnv connects to the engine named by the DOCKER_HOST family of
@@ -80,29 +96,41 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.Spec) (string, error) 
 	if err := runtime.ValidateTaskID(spec.TaskID); err != nil {
 		return "", err
 	}
-	id, err := r.startExisting(ctx, spec.TaskID)
+	find := func() (runtime.Container, error) { return r.Find(ctx, spec.TaskID) }
+	create := func() (string, error) { return r.create(ctx, spec) }
+	return r.startOrCreate(ctx, spec.Image, find, create)
+}
+
+// startOrCreate starts the container that find returns if it was created
+// but never started, and returns its ID. When find returns an error
+// wrapping runtime.ErrNotFound, it pulls image if needed, calls create and
+// starts the new container.
+func (r *Runtime) startOrCreate(ctx context.Context, image string,
+	find func() (runtime.Container, error), create func() (string, error)) (string, error) {
+	id, err := r.startExisting(ctx, find)
 	if !errors.Is(err, runtime.ErrNotFound) {
 		return id, err
 	}
 
-	if err := r.ensureImage(ctx, spec.Image); err != nil {
+	if err := r.ensureImage(ctx, image); err != nil {
 		return "", err
 	}
-	id, err = r.create(ctx, spec)
+	id, err = create()
 	if errors.Is(err, errNameInUse) {
 		// Another caller created the container since the lookup above.
-		return r.startExisting(ctx, spec.TaskID)
+		return r.startExisting(ctx, find)
 	}
 	if err != nil {
 		return "", err
 	}
-	return id, r.start(ctx, id, spec.Image)
+	return id, r.start(ctx, id, image)
 }
 
-// startExisting starts the task's container if it was created but never
-// started, and returns its ID or an error wrapping runtime.ErrNotFound.
-func (r *Runtime) startExisting(ctx context.Context, taskID string) (string, error) {
-	c, err := r.Find(ctx, taskID)
+// startExisting starts the container that find returns if it was created
+// but never started, and returns its ID or an error wrapping
+// runtime.ErrNotFound.
+func (r *Runtime) startExisting(ctx context.Context, find func() (runtime.Container, error)) (string, error) {
+	c, err := find()
 	if err != nil {
 		return "", err
 	}
@@ -112,7 +140,7 @@ func (r *Runtime) startExisting(ctx context.Context, taskID string) (string, err
 	return c.ID, r.start(ctx, c.ID, c.Image)
 }
 
-// errNameInUse means a container with the task's name already exists.
+// errNameInUse means a container with the requested name already exists.
 var errNameInUse = errors.New("container name in use")
 
 func (r *Runtime) create(ctx context.Context, spec runtime.Spec) (string, error) {
@@ -121,13 +149,22 @@ func (r *Runtime) create(ctx context.Context, spec runtime.Spec) (string, error)
 		Env:    envList(spec.Env),
 		Labels: r.labels(spec),
 	}
-	resp, err := r.api.ContainerCreate(ctx, config, &container.HostConfig{}, nil, nil, ContainerName(spec.TaskID))
+	host := &container.HostConfig{NetworkMode: container.NetworkMode(r.network)}
+	what := fmt.Sprintf("task %s", spec.TaskID)
+	return r.createNamed(ctx, ContainerName(spec.TaskID), what, config, host)
+}
+
+// createNamed creates a container called name and returns its ID. A name
+// that is taken returns an error wrapping errNameInUse; what describes the
+// container in other errors.
+func (r *Runtime) createNamed(ctx context.Context, name, what string, config *container.Config, host *container.HostConfig) (string, error) {
+	resp, err := r.api.ContainerCreate(ctx, config, host, nil, nil, name)
 	if cerrdefs.IsConflict(err) {
-		return "", fmt.Errorf("%w: %s: %w", errNameInUse, ContainerName(spec.TaskID), err)
+		return "", fmt.Errorf("%w: %s: %w", errNameInUse, name, err)
 	}
 	if err != nil {
-		return "", fmt.Errorf("%w: create container for task %s from image %s: %w",
-			runtime.ErrContainer, spec.TaskID, spec.Image, err)
+		return "", fmt.Errorf("%w: create container for %s from image %s: %w",
+			runtime.ErrContainer, what, config.Image, err)
 	}
 	return resp.ID, nil
 }

@@ -205,7 +205,7 @@ func (e *env) testLogsTail(t *testing.T) {
 
 func (e *env) readLogs(t *testing.T, containerID string, tail int) string {
 	t.Helper()
-	logs, err := e.rt.Logs(testContext(t), containerID, tail)
+	logs, err := e.rt.Logs(testContext(t), containerID, runtime.LogOptions{Tail: tail})
 	if err != nil {
 		t.Fatalf("Logs: %v", err)
 	}

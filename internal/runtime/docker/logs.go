@@ -7,14 +7,19 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/podling/podling/internal/runtime"
 )
 
 // Logs implements runtime.Runtime. Containers are created without a
 // terminal, so the engine multiplexes both streams into frames; Logs
-// removes the framing and returns plain text.
-func (r *Runtime) Logs(ctx context.Context, containerID string, tail int) (io.ReadCloser, error) {
-	opts := container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: strconv.Itoa(tail)}
-	framed, err := r.api.ContainerLogs(ctx, containerID, opts)
+// removes the framing and returns plain text. With opts.Follow the engine
+// ends the stream when the container stops.
+func (r *Runtime) Logs(ctx context.Context, containerID string, opts runtime.LogOptions) (io.ReadCloser, error) {
+	engineOpts := container.LogsOptions{
+		ShowStdout: true, ShowStderr: true, Tail: strconv.Itoa(opts.Tail), Follow: opts.Follow,
+	}
+	framed, err := r.api.ContainerLogs(ctx, containerID, engineOpts)
 	if err != nil {
 		return nil, wrapContainerErr("read logs of", containerID, err)
 	}

@@ -1,13 +1,11 @@
 // Package fake provides an in-memory runtime.Runtime for tests. Containers
 // never run anything: a started container stays running until the test calls
-// Exit or ExitTask.
+// ExitTask or ExitPodContainer, or the container is stopped or removed.
 package fake
 
 import (
 	"context"
 	"fmt"
-	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -22,27 +20,61 @@ type Runtime struct {
 	mu         sync.Mutex
 	containers map[string]*entry // by container ID
 	byTask     map[string]string // task ID to container ID
+	byName     map[podKey]string // pod container or sandbox to container ID
 	pullErrors map[string]error  // image to the error its pull fails with
 	created    int
+	networks   int
+	podIP      string
+	exec       ExecFunc
 }
+
+// podKey names a pod container; the sandbox has an empty name.
+type podKey struct{ podID, name string }
 
 type entry struct {
 	c      runtime.Container
 	exited chan struct{} // closed when the container leaves the running state
 	logs   []string
+	// logged is closed and replaced whenever lines are appended to logs.
+	logged chan struct{}
+}
+
+func newEntry(c runtime.Container) *entry {
+	return &entry{c: c, exited: make(chan struct{}), logged: make(chan struct{})}
+}
+
+// exitLocked moves a created or running container to exited with code.
+func (e *entry) exitLocked(code int) {
+	if e.c.State != runtime.StateRunning && e.c.State != runtime.StateCreated {
+		return
+	}
+	e.c.State = runtime.StateExited
+	e.c.ExitCode = code
+	e.c.FinishedAt = time.Now()
+	e.c.IP = ""
+	close(e.exited)
+}
+
+func (e *entry) appendLogsLocked(lines []string) {
+	e.logs = append(e.logs, lines...)
+	close(e.logged)
+	e.logged = make(chan struct{})
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
 
 // New returns an empty runtime whose containers carry nodeID and whose host
-// reports 4 CPUs and 8 GiB of memory.
+// reports 4 CPUs and 8 GiB of memory. Pod sandboxes get the IP 127.0.0.1,
+// so probes of a pod reach servers the test runs on loopback.
 func New(nodeID string) *Runtime {
 	return &Runtime{
 		nodeID:     nodeID,
 		resources:  runtime.Resources{CPUMillis: 4000, MemoryBytes: 8 << 30},
 		containers: make(map[string]*entry),
 		byTask:     make(map[string]string),
+		byName:     make(map[podKey]string),
 		pullErrors: make(map[string]error),
+		podIP:      "127.0.0.1",
 	}
 }
 
@@ -55,19 +87,32 @@ func (f *Runtime) FailPull(image string, err error) {
 }
 
 // Add stores c as if a worker had created it earlier, for adoption tests.
-// An exited container keeps c.ExitCode.
+// An exited container keeps c.ExitCode. A container with a PodID is a pod
+// container, or the pod's sandbox when c.Sandbox is set.
 func (f *Runtime) Add(c runtime.Container) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	e := &entry{c: c, exited: make(chan struct{})}
+	e := newEntry(c)
 	if c.State != runtime.StateRunning && c.State != runtime.StateCreated {
 		close(e.exited)
 	}
 	f.containers[c.ID] = e
+	if c.PodID != "" {
+		f.byName[keyOf(c)] = c.ID
+		return
+	}
 	f.byTask[c.TaskID] = c.ID
 }
 
-// Created returns how many containers Start has created.
+func keyOf(c runtime.Container) podKey {
+	if c.Sandbox {
+		return podKey{podID: c.PodID}
+	}
+	return podKey{podID: c.PodID, name: c.Name}
+}
+
+// Created returns how many containers Start, StartSandbox and
+// StartPodContainer have created.
 func (f *Runtime) Created() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -82,7 +127,7 @@ func (f *Runtime) AppendLogs(taskID string, lines ...string) error {
 	if err != nil {
 		return err
 	}
-	e.logs = append(e.logs, lines...)
+	e.appendLogsLocked(lines)
 	return nil
 }
 
@@ -97,10 +142,7 @@ func (f *Runtime) ExitTask(taskID string, code int) error {
 	if e.c.State != runtime.StateRunning {
 		return fmt.Errorf("fake: container of task %s is %s, not running", taskID, e.c.State)
 	}
-	e.c.State = runtime.StateExited
-	e.c.ExitCode = code
-	e.c.FinishedAt = time.Now()
-	close(e.exited)
+	e.exitLocked(code)
 	return nil
 }
 
@@ -136,7 +178,7 @@ func (f *Runtime) Start(ctx context.Context, spec runtime.Spec) (string, error) 
 		Image:  spec.Image,
 		State:  runtime.StateCreated,
 	}
-	e := &entry{c: c, exited: make(chan struct{})}
+	e := newEntry(c)
 	f.containers[c.ID] = e
 	f.byTask[c.TaskID] = c.ID
 	f.runLocked(e)
@@ -168,7 +210,7 @@ func (f *Runtime) List(ctx context.Context) ([]runtime.Container, error) {
 	defer f.mu.Unlock()
 	var list []runtime.Container
 	for _, e := range f.containers {
-		if e.c.NodeID == f.nodeID {
+		if e.c.NodeID == f.nodeID && e.c.TaskID != "" {
 			list = append(list, e.c)
 		}
 	}
@@ -205,22 +247,6 @@ func (f *Runtime) Wait(ctx context.Context, containerID string) (int, error) {
 	return e.c.ExitCode, nil
 }
 
-// Logs implements runtime.Runtime.
-func (f *Runtime) Logs(ctx context.Context, containerID string, tail int) (io.ReadCloser, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	e, ok := f.containers[containerID]
-	if !ok {
-		return nil, fmt.Errorf("%w: container %s", runtime.ErrNotFound, containerID)
-	}
-	lines := e.logs[max(0, len(e.logs)-tail):]
-	var text strings.Builder
-	for _, line := range lines {
-		text.WriteString(line + "\n")
-	}
-	return io.NopCloser(strings.NewReader(text.String())), nil
-}
-
 // Remove implements runtime.Runtime.
 func (f *Runtime) Remove(ctx context.Context, containerID string) error {
 	f.mu.Lock()
@@ -229,14 +255,20 @@ func (f *Runtime) Remove(ctx context.Context, containerID string) error {
 	if !ok {
 		return nil
 	}
-	if e.c.State == runtime.StateRunning || e.c.State == runtime.StateCreated {
-		// Wait returns the code of a container killed by SIGKILL.
-		e.c.ExitCode = 137
-		close(e.exited)
-	}
-	delete(f.containers, containerID)
-	delete(f.byTask, e.c.TaskID)
+	f.removeLocked(e)
 	return nil
+}
+
+// removeLocked deletes a container, killing it first if it runs.
+func (f *Runtime) removeLocked(e *entry) {
+	// Wait returns the code of a container killed by SIGKILL.
+	e.exitLocked(killedExitCode)
+	delete(f.containers, e.c.ID)
+	if e.c.PodID != "" {
+		delete(f.byName, keyOf(e.c))
+		return
+	}
+	delete(f.byTask, e.c.TaskID)
 }
 
 // Resources implements runtime.Runtime.
