@@ -34,6 +34,7 @@ func (s *Server) registerNode(r *http.Request, body []byte) (reply, error) {
 		return reply{}, err
 	}
 	s.heartbeats.Observe(node.NodeID, now)
+	s.registered(node.NodeID)
 	return reply{status: http.StatusOK, body: res.Value, index: res.Index}, nil
 }
 
@@ -59,6 +60,7 @@ func (s *Server) heartbeat(r *http.Request, _ []byte) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	s.registered(id)
 	return reply{status: http.StatusOK, body: res.Value, index: res.Index}, nil
 }
 

@@ -64,7 +64,10 @@ type Config struct {
 	Forwarder  *forward.Forwarder
 	Heartbeats HeartbeatRecorder
 	Workers    Workers
-	Logger     hclog.Logger
+	// NodeRegistered, when set, is called on the leader after a node
+	// registers or comes back online, so its work can be checked.
+	NodeRegistered func(nodeID string)
+	Logger         hclog.Logger
 	// MaxBodyBytes limits request bodies; zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// ReadTimeout bounds how long a linearizable read waits; zero means 5 s.
@@ -84,6 +87,7 @@ type Server struct {
 	forwarder  *forward.Forwarder
 	heartbeats HeartbeatRecorder
 	workers    Workers
+	registered func(nodeID string)
 	logger     hclog.Logger
 	maxBody    int64
 	readWait   time.Duration
@@ -96,7 +100,7 @@ type Server struct {
 // New returns a Server with its routes registered.
 func New(cfg Config) *Server {
 	s := &Server{
-		raft: cfg.Raft, state: cfg.State, forwarder: cfg.Forwarder, heartbeats: cfg.Heartbeats, workers: cfg.Workers,
+		raft: cfg.Raft, state: cfg.State, forwarder: cfg.Forwarder, heartbeats: cfg.Heartbeats, workers: cfg.Workers, registered: cfg.NodeRegistered,
 		logger: cfg.Logger.Named("api"), maxBody: cfg.MaxBodyBytes, readWait: cfg.ReadTimeout,
 		readyWait: cfg.ReadyWait, auth: cfg.AuthEnabled, now: cfg.Now,
 	}
@@ -117,6 +121,9 @@ func (s *Server) setDefaults() {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.registered == nil {
+		s.registered = func(string) {}
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/podling/podling/internal/cluster"
+	"github.com/podling/podling/internal/testutil"
 	"github.com/podling/podling/internal/types"
 )
 
@@ -31,15 +31,7 @@ type testCluster struct {
 	masters []*Master // nil for a stopped master
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freePort(t *testing.T) string { return testutil.FreeAddr(t) }
 
 // startCluster starts n founding masters with their own data dirs.
 func startCluster(t *testing.T, n int) *testCluster {

@@ -30,13 +30,13 @@ func (m *Master) watchLeadership() {
 }
 
 // startLeaderLoops is the checklist run after the post-election barrier:
-// publish this master's API address, then watch node liveness and start
-// scheduling.
+// publish this master's API address, then watch node liveness, start
+// scheduling and compare placed work with what the workers run.
 // It returns the function that stops them.
 func (m *Master) startLeaderLoops() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.logger.Info("starting leader loops", "term", m.node.Term())
-	for _, loop := range []func(context.Context){m.publishAddress, m.tracker.Run, m.scheduler.Run} {
+	for _, loop := range []func(context.Context){m.publishAddress, m.tracker.Run, m.scheduler.Run, m.reconciler.Run} {
 		m.loops.Add(1)
 		go func() {
 			defer m.loops.Done()

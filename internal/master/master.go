@@ -55,6 +55,7 @@ type Master struct {
 	tracker    *nodes.Tracker
 	dispatcher *scheduler.Dispatcher
 	scheduler  *scheduler.Scheduler
+	reconciler *scheduler.Reconciler
 	forwarder  *forward.Forwarder
 	workers    *workerclient.Client
 
@@ -131,6 +132,7 @@ func (m *Master) wire() {
 	})
 	m.workers = workerclient.New(workerClient)
 	m.dispatcher = scheduler.NewDispatcher(m.node, m.workers, m.logger)
+	m.reconciler = scheduler.NewReconciler(m.node, m.fsm, m.workers, m.dispatcher, m.logger)
 	m.scheduler = scheduler.New(scheduler.Config{Raft: m.node, State: m.fsm, Dispatcher: m.dispatcher, Logger: m.logger})
 
 	m.forwarder = forward.New(m.node, m.fsm, &http.Client{Timeout: 30 * time.Second}, 2*time.Second, m.logger)
@@ -138,7 +140,8 @@ func (m *Master) wire() {
 	// so calls made for clients are bounded by their contexts instead.
 	streams := workerclient.New(&http.Client{})
 	handler := api.New(api.Config{
-		Raft: m.node, State: m.fsm, Forwarder: m.forwarder, Heartbeats: m.tracker, Workers: streams, Logger: m.logger,
+		Raft: m.node, State: m.fsm, Forwarder: m.forwarder, Heartbeats: m.tracker, Workers: streams,
+		NodeRegistered: m.reconciler.NodeRegistered, Logger: m.logger,
 	})
 	m.httpServer = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 }

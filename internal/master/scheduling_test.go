@@ -23,6 +23,10 @@ type stubWorker struct {
 func newStubWorker(t *testing.T) *stubWorker {
 	sw := &stubWorker{}
 	sw.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			http.Error(w, `{"error":"no container","code":"not_found"}`, http.StatusNotFound)
+			return
+		}
 		var req types.ExecuteRequest
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -126,4 +130,27 @@ func TestScheduler_NewLeaderRedispatchesUnconfirmedTasks(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("no execute call for task %s from a later term than %d; calls: %+v", task.TaskID, firstTerm, worker.executed())
+}
+
+func TestReconciler_LostContainerFailsRunningTask(t *testing.T) {
+	tc := startCluster(t, 3)
+	leader := tc.waitLeader()
+	worker := newStubWorker(t)
+	worker.register(t, tc.url(leader), "stub-1")
+	task := createTask(t, tc.url(leader), "loses-container")
+	waitTaskStatus(t, tc.url(leader), task.TaskID, types.TaskScheduled)
+	res := call(t, http.MethodPut, tc.url(leader)+"/api/v1/tasks/"+task.TaskID+"/status",
+		types.TaskStatusUpdate{Status: types.TaskRunning, ContainerID: "c1", NodeID: "stub-1"})
+	if res.status != http.StatusOK {
+		t.Fatalf("report running: status %d, body %s", res.status, res.body)
+	}
+
+	// The worker comes back without its containers: the stub answers 404
+	// for every task.
+	worker.register(t, tc.url(leader), "stub-1")
+
+	failed := waitTaskStatus(t, tc.url(leader), task.TaskID, types.TaskFailed)
+	if failed.Reason != "ContainerLost" {
+		t.Errorf("task failed with reason %q, want ContainerLost", failed.Reason)
+	}
 }

@@ -60,8 +60,8 @@ type CreateTaskRequest struct {
 	Name      string            `json:"name"`
 	Namespace string            `json:"namespace,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"`
-	Image string            `json:"image"`
-	Env   map[string]string `json:"env,omitempty"`
+	Image     string            `json:"image"`
+	Env       map[string]string `json:"env,omitempty"`
 }
 
 // TaskStatusUpdate is the body of PUT /api/v1/tasks/{taskId}/status, sent by

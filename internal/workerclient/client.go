@@ -74,6 +74,36 @@ func (c *Client) Logs(ctx context.Context, node types.Node, path string, query u
 	return resp, nil
 }
 
+// HasTask reports whether the node's worker has a container for the task.
+func (c *Client) HasTask(ctx context.Context, node types.Node, taskID string) (bool, error) {
+	return c.exists(ctx, BaseURL(node)+"/api/v1/tasks/"+taskID+"/status")
+}
+
+// HasPod reports whether the node's worker runs the pod.
+func (c *Client) HasPod(ctx context.Context, node types.Node, podID string) (bool, error) {
+	return c.exists(ctx, BaseURL(node)+"/api/v1/pods/"+podID+"/status")
+}
+
+// exists makes a GET and tells 200 from 404; any other outcome is an error.
+func (c *Client) exists(ctx context.Context, target string) (bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return false, fmt.Errorf("build request: %w", err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return false, fmt.Errorf("%w: GET %s: %w", ErrUnreachable, target, err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return true, nil
+	case http.StatusNotFound:
+		return false, nil
+	}
+	return false, fmt.Errorf("%w: GET %s responded %d: %s", ErrUnreachable, target, resp.StatusCode, readText(resp.Body))
+}
+
 func (c *Client) call(ctx context.Context, method, target string, body any) error {
 	var reader io.Reader
 	if body != nil {

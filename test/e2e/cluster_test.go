@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podling/podling/internal/testutil"
 	"github.com/podling/podling/internal/types"
 )
 
@@ -73,15 +74,7 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freeAddr(t *testing.T) string { return testutil.FreeAddr(t) }
 
 // localCluster is three masters and one worker running as processes.
 type localCluster struct {
