@@ -95,19 +95,23 @@ func readSnapshot(r io.Reader) (*snapshotData, error) {
 	return &data, checkPodsAndServices(&data)
 }
 
+// checkPodsAndServices rejects empty entries and repeated IDs. Pod IDs and
+// service IDs are checked apart, because Apply lets a pod and a service
+// share an ID.
 func checkPodsAndServices(data *snapshotData) error {
-	seen := make(map[string]bool, len(data.Pods)+len(data.Services))
+	pods := make(map[string]bool, len(data.Pods))
 	for i, p := range data.Pods {
-		if p == nil || p.PodID == "" || seen[p.PodID] {
+		if p == nil || p.PodID == "" || pods[p.PodID] {
 			return fmt.Errorf("read snapshot: pod %d is empty, has no ID or repeats an ID", i)
 		}
-		seen[p.PodID] = true
+		pods[p.PodID] = true
 	}
+	services := make(map[string]bool, len(data.Services))
 	for i, s := range data.Services {
-		if s == nil || s.ServiceID == "" || seen[s.ServiceID] {
+		if s == nil || s.ServiceID == "" || services[s.ServiceID] {
 			return fmt.Errorf("read snapshot: service %d is empty, has no ID or repeats an ID", i)
 		}
-		seen[s.ServiceID] = true
+		services[s.ServiceID] = true
 	}
 	return nil
 }
