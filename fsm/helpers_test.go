@@ -200,6 +200,18 @@ type fullState struct {
 	TaskOrder     []string
 	TasksByStatus map[types.TaskStatus]map[string]struct{}
 	ActiveByNode  map[string]map[string]struct{}
+
+	Pods      []types.Pod
+	Services  []types.Service
+	Endpoints map[string]types.Endpoints // by service ID
+
+	// PodOrder and ServiceOrder list the live IDs only, because the holes
+	// a removal leaves depend on when the list was last compacted.
+	PodOrder     []string
+	PodsByNode   map[string]map[string]struct{}
+	PodNames     map[string]string
+	ServiceOrder []string
+	ServiceNames map[string]string
 }
 
 // captureState copies the state of f, so that later applies do not change
@@ -219,6 +231,12 @@ func captureState(f *FSM) fullState {
 	for _, n := range s.Nodes {
 		s.ByNode[n.NodeID] = f.Tasks(TaskFilter{NodeID: n.NodeID})
 	}
+	s.Pods = f.Pods(PodFilter{})
+	s.Services = f.Services(ServiceFilter{})
+	s.Endpoints = make(map[string]types.Endpoints)
+	for _, svc := range s.Services {
+		s.Endpoints[svc.ServiceID], _ = f.Endpoints(svc.ServiceID)
+	}
 
 	f.mu.RLock()
 	defer f.mu.RUnlock()
@@ -232,6 +250,14 @@ func captureState(f *FSM) fullState {
 	for node, set := range f.activeByNode {
 		s.ActiveByNode[node] = maps.Clone(set)
 	}
+	f.podOrder.each(func(id string) { s.PodOrder = append(s.PodOrder, id) })
+	s.PodsByNode = make(map[string]map[string]struct{})
+	for node, set := range f.podsByNode {
+		s.PodsByNode[node] = maps.Clone(set)
+	}
+	s.PodNames = maps.Clone(f.podNames)
+	f.serviceOrder.each(func(id string) { s.ServiceOrder = append(s.ServiceOrder, id) })
+	s.ServiceNames = maps.Clone(f.serviceNames)
 	return s
 }
 
