@@ -33,7 +33,12 @@ func (s *Server) leaderOnly(h writeFunc) http.Handler {
 			s.writeError(w, r, fmt.Errorf("%w: request forwarded by %s reached a follower", cluster.ErrNotLeader, by))
 			return
 		}
-		if err := s.forwarder.Forward(w, r, body); err != nil {
+		err = s.forwarder.Forward(w, r, body)
+		if errors.Is(err, forward.ErrLeaderIsSelf) {
+			s.adapt(func(r *http.Request) (reply, error) { return s.serveOnLeader(r, body, h) })(w, r)
+			return
+		}
+		if err != nil {
 			s.writeError(w, r, err)
 		}
 	})
@@ -95,10 +100,11 @@ func (s *Server) readBarrier(r *http.Request) error {
 	defer cancel()
 	var index uint64
 	var err error
-	if s.raft.IsLeader() {
-		index, err = s.leaderReadIndex(ctx)
-	} else {
+	if !s.raft.IsLeader() {
 		index, err = s.forwarder.ReadIndex(ctx, r.Header.Get("Authorization"))
+	}
+	if s.raft.IsLeader() || errors.Is(err, forward.ErrLeaderIsSelf) {
+		index, err = s.leaderReadIndex(ctx)
 	}
 	if err != nil {
 		return err

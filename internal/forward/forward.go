@@ -39,6 +39,9 @@ var (
 	// ErrOutcomeUnknown: the request may have reached the leader, but no
 	// response came back, so a write may or may not have been applied.
 	ErrOutcomeUnknown = errors.New("no response from the leader; the request may have been applied")
+	// ErrLeaderIsSelf: this master became leader while the request waited,
+	// so the caller should serve it itself. Nothing was sent.
+	ErrLeaderIsSelf = errors.New("this master is the leader")
 )
 
 // Cluster is the view of Raft the forwarder needs: this master's ID and the leader's.
@@ -69,14 +72,18 @@ func New(c Cluster, addresses Addresses, client *http.Client, electionWait time.
 	return &Forwarder{cluster: c, addresses: addresses, client: client, electionWait: electionWait, logger: logger.Named("forward")}
 }
 
-// LeaderURL returns the API URL of the current leader, waiting up to the
-// election wait for one to be known. It returns ErrNoLeader when this
-// master is the leader itself or when none is known in time.
+// LeaderURL returns the ID and API URL of the current leader, waiting up to
+// the election wait for one to be known. It returns ErrLeaderIsSelf once
+// this master is the leader, and ErrNoLeader when no other leader with a
+// known address appears in time.
 func (f *Forwarder) LeaderURL(ctx context.Context) (string, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.electionWait)
 	defer cancel()
 	for {
 		id := f.cluster.Leader()
+		if id != "" && id == f.cluster.ID() && f.cluster.IsLeader() {
+			return "", "", ErrLeaderIsSelf
+		}
 		if id != "" && id != f.cluster.ID() {
 			if addr, ok := f.addresses.MasterAddress(id); ok {
 				return id, addr, nil

@@ -25,12 +25,18 @@ const (
 type fakeCluster struct {
 	mu     sync.Mutex
 	leader string
+	// self makes IsLeader true.
+	self bool
 	// polled, when set, is closed on the next Leader call.
 	polled chan struct{}
 }
 
-func (c *fakeCluster) ID() string     { return selfID }
-func (c *fakeCluster) IsLeader() bool { return false }
+func (c *fakeCluster) ID() string { return selfID }
+func (c *fakeCluster) IsLeader() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.self
+}
 
 func (c *fakeCluster) Leader() string {
 	c.mu.Lock()
@@ -466,5 +472,19 @@ func TestReadIndex_NoLeaderIsErrNoLeader(t *testing.T) {
 
 	if _, err := f.ReadIndex(context.Background(), ""); !errors.Is(err, forward.ErrNoLeader) {
 		t.Errorf("expected ErrNoLeader, got %v", err)
+	}
+}
+
+func TestLeaderURL_SelfElectedIsErrLeaderIsSelf(t *testing.T) {
+	f := newForwarder(&fakeCluster{leader: selfID, self: true}, addressBook{}, nil, time.Second)
+
+	start := time.Now()
+	_, _, err := f.LeaderURL(context.Background())
+
+	if !errors.Is(err, forward.ErrLeaderIsSelf) {
+		t.Errorf("expected ErrLeaderIsSelf, got %v", err)
+	}
+	if waited := time.Since(start); waited > 500*time.Millisecond {
+		t.Errorf("expected an answer without waiting for the election wait, waited %s", waited)
 	}
 }

@@ -33,8 +33,9 @@ type testCluster struct {
 
 func freePort(t *testing.T) string { return testutil.FreeAddr(t) }
 
-// startCluster starts n founding masters with their own data dirs.
-func startCluster(t *testing.T, n int) *testCluster {
+// startCluster starts n founding masters with their own data dirs. Each
+// option adjusts every master's configuration.
+func startCluster(t *testing.T, n int, options ...func(*Config)) *testCluster {
 	t.Helper()
 	tc := &testCluster{t: t}
 	var peers []cluster.Peer
@@ -48,6 +49,9 @@ func startCluster(t *testing.T, n int) *testCluster {
 			Peers: peers, HeartbeatTTL: 10 * time.Second, HeartbeatBatch: 100 * time.Millisecond,
 			Timing: testTiming, Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: io.Discard}),
 		})
+		for _, option := range options {
+			option(&tc.configs[len(tc.configs)-1])
+		}
 	}
 	tc.masters = make([]*Master, n)
 	for i := range n {
@@ -72,6 +76,17 @@ func (tc *testCluster) stop(i int) {
 	defer cancel()
 	if err := tc.masters[i].Close(ctx); err != nil {
 		tc.t.Logf("stop master %s: %v", tc.configs[i].ID, err)
+	}
+	tc.masters[i] = nil
+}
+
+// crash stops master i without handing over leadership, as a crash would.
+func (tc *testCluster) crash(i int) {
+	tc.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tc.masters[i].shutdown(ctx, false); err != nil {
+		tc.t.Logf("crash master %s: %v", tc.configs[i].ID, err)
 	}
 	tc.masters[i] = nil
 }

@@ -178,7 +178,13 @@ func (m *Master) Cluster() *cluster.Node { return m.node }
 // follower, so that the cluster keeps accepting writes without waiting
 // for an election timeout.
 func (m *Master) Close(ctx context.Context) error {
-	if m.node.IsLeader() && m.node.Voters() > 1 {
+	return m.shutdown(ctx, true)
+}
+
+// shutdown stops the master, handing over leadership first when handOver
+// is set. Without it, the cluster sees the same as after a crash.
+func (m *Master) shutdown(ctx context.Context, handOver bool) error {
+	if handOver && m.node.IsLeader() && m.node.Voters() > 1 {
 		if err := m.node.TransferLeadership(); err != nil {
 			m.logger.Warn("leadership transfer before shutdown failed", "error", err)
 		}
