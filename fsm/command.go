@@ -30,6 +30,8 @@ const (
 	CommandDeletePod         CommandType = 11
 	CommandCreateService     CommandType = 12
 	CommandDeleteService     CommandType = 13
+	CommandCordonNode        CommandType = 14
+	CommandReleasePod        CommandType = 15
 )
 
 // CommandVersion is the payload version this master writes. Apply accepts
@@ -67,6 +69,10 @@ func (t CommandType) String() string {
 		return "create_service"
 	case CommandDeleteService:
 		return "delete_service"
+	case CommandCordonNode:
+		return "cordon_node"
+	case CommandReleasePod:
+		return "release_pod"
 	}
 	return fmt.Sprintf("command_%d", uint8(t))
 }
@@ -158,6 +164,30 @@ type CreateService struct {
 type DeleteService struct {
 	ServiceID string `json:"serviceId"`
 }
+
+// CordonNode keeps new work off a node, or lets it back on when
+// Unschedulable is false.
+type CordonNode struct {
+	NodeID        string    `json:"nodeId"`
+	Unschedulable bool      `json:"unschedulable"`
+	Reason        string    `json:"reason,omitempty"`
+	Time          time.Time `json:"time"`
+}
+
+// ReleasePod takes a placed pod off its node and makes it pending again,
+// to be placed elsewhere. The leader stops its containers first.
+type ReleasePod struct {
+	PodID   string    `json:"podId"`
+	Reason  string    `json:"reason"`
+	Message string    `json:"message"`
+	Time    time.Time `json:"time"`
+}
+
+// Type implements Command.
+func (CordonNode) Type() CommandType { return CommandCordonNode }
+
+// Type implements Command.
+func (ReleasePod) Type() CommandType { return CommandReleasePod }
 
 // Type implements Command.
 func (CreatePod) Type() CommandType { return CommandCreatePod }
@@ -258,6 +288,10 @@ func newCommand(t CommandType) (Command, error) {
 		return &CreateService{}, nil
 	case CommandDeleteService:
 		return &DeleteService{}, nil
+	case CommandCordonNode:
+		return &CordonNode{}, nil
+	case CommandReleasePod:
+		return &ReleasePod{}, nil
 	}
 	return nil, fmt.Errorf("%w: type %d", ErrUnknownCommand, uint8(t))
 }
@@ -291,6 +325,10 @@ func derefCommand(cmd Command) Command {
 	case *CreateService:
 		return *c
 	case *DeleteService:
+		return *c
+	case *CordonNode:
+		return *c
+	case *ReleasePod:
 		return *c
 	}
 	return cmd

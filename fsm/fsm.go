@@ -128,6 +128,10 @@ func (f *FSM) applyLocked(cmd Command) (any, error) {
 		return f.createServiceLocked(c)
 	case DeleteService:
 		return f.deleteServiceLocked(c)
+	case CordonNode:
+		return f.cordonNodeLocked(c)
+	case ReleasePod:
+		return f.releasePodLocked(c)
 	}
 	return nil, fmt.Errorf("%w: %T", ErrUnknownCommand, cmd)
 }

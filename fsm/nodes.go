@@ -16,10 +16,15 @@ func (f *FSM) registerNodeLocked(c RegisterNode) (types.Node, error) {
 	if n.NodeID == "" || n.Hostname == "" || n.Port <= 0 || n.Capacity < 0 {
 		return types.Node{}, fmt.Errorf("%w: node needs an ID, a host name, a port and a capacity", ErrInvalidCommand)
 	}
+	n.Unschedulable, n.CordonReason = false, ""
 	if old, ok := f.nodes[n.NodeID]; ok {
 		n.RegisteredAt = old.RegisteredAt
 		if old.LastHeartbeat.After(n.LastHeartbeat) {
 			n.LastHeartbeat = old.LastHeartbeat
+		}
+		// A worker that comes back ends its own leave, not an operator's drain.
+		if old.Unschedulable && old.CordonReason != types.ReasonWorkerLeaving {
+			n.Unschedulable, n.CordonReason = true, old.CordonReason
 		}
 	}
 	n.Status = types.NodeOnline
@@ -71,6 +76,20 @@ func (f *FSM) failTasksOfNodeLocked(c SetNodeStatus) {
 		f.tasks[id] = &t
 		f.indexTaskLocked(&t)
 	}
+}
+
+func (f *FSM) cordonNodeLocked(c CordonNode) (types.Node, error) {
+	old, ok := f.nodes[c.NodeID]
+	if !ok {
+		return types.Node{}, fmt.Errorf("node %s: %w", c.NodeID, ErrNotFound)
+	}
+	n := *old
+	n.Unschedulable, n.CordonReason = c.Unschedulable, ""
+	if c.Unschedulable {
+		n.CordonReason = c.Reason
+	}
+	f.nodes[n.NodeID] = &n
+	return f.nodeViewLocked(&n), nil
 }
 
 // recordHeartbeatsLocked stores last-seen times. Unknown nodes are skipped

@@ -69,8 +69,8 @@ func (f *FSM) checkPodFitsLocked(p *types.Pod, nodeID string) error {
 	if !ok {
 		return fmt.Errorf("place pod %s on node %q: %w", p.PodID, nodeID, ErrNotFound)
 	}
-	if n.Status != types.NodeOnline {
-		return fmt.Errorf("place pod %s on %s node %s: %w", p.PodID, n.Status, nodeID, ErrConflict)
+	if n.Status != types.NodeOnline || n.Unschedulable {
+		return fmt.Errorf("place pod %s on %s node %s (unschedulable %v): %w", p.PodID, n.Status, nodeID, n.Unschedulable, ErrConflict)
 	}
 	view := f.nodeViewLocked(n)
 	if view.RunningTasks+view.RunningPods >= view.Capacity {
@@ -193,6 +193,22 @@ func (f *FSM) unindexPodLocked(p *types.Pod) {
 	if p.NodeID != "" {
 		removeFromSet(f.podsByNode, p.NodeID, p.PodID)
 	}
+}
+
+// releasePodLocked makes a placed pod pending again, off its node.
+func (f *FSM) releasePodLocked(c ReleasePod) (types.Pod, error) {
+	old, ok := f.pods[c.PodID]
+	if !ok {
+		return types.Pod{}, fmt.Errorf("pod %s: %w", c.PodID, ErrNotFound)
+	}
+	if old.Status != types.PodScheduled && old.Status != types.PodRunning {
+		return *old, &PodTransitionError{ID: old.PodID, From: old.Status, To: types.PodPending}
+	}
+	p := *old
+	p.Status, p.NodeID, p.PodIP, p.ContainerStatuses = types.PodPending, "", "", nil
+	p.Reason, p.Message, p.UpdatedAt = c.Reason, c.Message, c.Time
+	f.storePodLocked(old, &p)
+	return p, nil
 }
 
 // releasePodsOfNodeLocked handles the pods of a lost node: a pod whose

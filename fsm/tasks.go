@@ -107,8 +107,8 @@ func (f *FSM) checkPlacementLocked(t *types.Task, u types.TaskStatusUpdate) erro
 	if !ok {
 		return fmt.Errorf("place task %s on node %q: %w", t.TaskID, u.NodeID, ErrNotFound)
 	}
-	if n.Status != types.NodeOnline {
-		return fmt.Errorf("place task %s on %s node %s: %w", t.TaskID, n.Status, n.NodeID, ErrConflict)
+	if n.Status != types.NodeOnline || n.Unschedulable {
+		return fmt.Errorf("place task %s on %s node %s (unschedulable %v): %w", t.TaskID, n.Status, n.NodeID, n.Unschedulable, ErrConflict)
 	}
 	return nil
 }

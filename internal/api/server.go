@@ -169,6 +169,9 @@ func (s *Server) routes() *mux.Router {
 
 	r.Handle(v1+"/nodes/register", s.leaderOnly(s.registerNode)).Methods(http.MethodPost)
 	r.Handle(v1+"/nodes/{nodeId}/heartbeat", s.leaderOnly(s.heartbeat)).Methods(http.MethodPost)
+	r.Handle(v1+"/nodes/{nodeId}/drain", s.leaderOnly(s.drainNode)).Methods(http.MethodPost)
+	r.Handle(v1+"/nodes/{nodeId}/uncordon", s.leaderOnly(s.uncordonNode)).Methods(http.MethodPost)
+	r.Handle(v1+"/nodes/{nodeId}/leave", s.leaderOnly(s.leaveNode)).Methods(http.MethodPost)
 	r.Handle(v1+"/nodes", s.linearizable(s.adapt(s.listNodes))).Methods(http.MethodGet)
 	return r
 }

@@ -15,9 +15,10 @@ import (
 
 // stubWorker records the execute calls a master sends it.
 type stubWorker struct {
-	server *httptest.Server
-	mu     sync.Mutex
-	calls  []types.ExecuteRequest
+	server  *httptest.Server
+	mu      sync.Mutex
+	calls   []types.ExecuteRequest
+	deletes []string // paths of DELETE calls
 }
 
 func newStubWorker(t *testing.T) *stubWorker {
@@ -25,6 +26,13 @@ func newStubWorker(t *testing.T) *stubWorker {
 	sw.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet {
 			http.Error(w, `{"error":"no container","code":"not_found"}`, http.StatusNotFound)
+			return
+		}
+		if r.Method == http.MethodDelete {
+			sw.mu.Lock()
+			sw.deletes = append(sw.deletes, r.URL.Path)
+			sw.mu.Unlock()
+			_, _ = w.Write([]byte(`{"removed":1}`))
 			return
 		}
 		var req types.ExecuteRequest

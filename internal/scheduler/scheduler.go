@@ -145,7 +145,7 @@ func freeSlots(nodes []types.Node) []*slot {
 	var out []*slot
 	for _, n := range nodes {
 		used := n.RunningTasks + n.RunningPods
-		if n.Status == types.NodeOnline && n.Capacity > used {
+		if n.Status == types.NodeOnline && !n.Unschedulable && n.Capacity > used {
 			out = append(out, &slot{node: n, free: n.Capacity - used, resources: fsm.FreeResources(n)})
 		}
 	}

@@ -99,12 +99,16 @@ type Node struct {
 	// Allocatable is the part of the node's resources pods may request.
 	Allocatable ResourceList `json:"allocatable"`
 	// Used is the sum of the requests of the pods placed on the node.
-	Used          ResourceList `json:"used"`
-	Status        NodeStatus   `json:"status"`
-	RunningTasks  int          `json:"runningTasks"`
-	RunningPods   int          `json:"runningPods"`
-	LastHeartbeat time.Time    `json:"lastHeartbeat"`
-	RegisteredAt  time.Time    `json:"registeredAt"`
+	Used   ResourceList `json:"used"`
+	Status NodeStatus   `json:"status"`
+	// Unschedulable keeps new work off the node; CordonReason says why:
+	// Drained by an operator, or WorkerLeaving while its worker shuts down.
+	Unschedulable bool      `json:"unschedulable,omitempty"`
+	CordonReason  string    `json:"cordonReason,omitempty"`
+	RunningTasks  int       `json:"runningTasks"`
+	RunningPods   int       `json:"runningPods"`
+	LastHeartbeat time.Time `json:"lastHeartbeat"`
+	RegisteredAt  time.Time `json:"registeredAt"`
 }
 
 // RegisterNodeRequest is the body of POST /api/v1/nodes/register. NodeID
@@ -160,4 +164,6 @@ const (
 	ReasonContainerError  = "ContainerError"
 	ReasonNonZeroExit     = "NonZeroExit"
 	ReasonDispatchFailed  = "DispatchFailed"
+	ReasonDrained         = "Drained"
+	ReasonWorkerLeaving   = "WorkerLeaving"
 )
