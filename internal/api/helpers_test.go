@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -213,13 +215,84 @@ func (a addressBook) MasterAddress(serverID string) (string, bool) {
 	return addr, ok
 }
 
+// fakeWorkers implements api.Workers. It records every call and returns
+// the configured results.
+type fakeWorkers struct {
+	mu        sync.Mutex
+	deleteErr error // returned by DeletePod while set
+	deletes   []workerCall
+	logsErr   error // returned by Logs while set
+	// logsResponse builds the answer to a Logs call; nil means 200 with
+	// a text body.
+	logsResponse func(call workerCall) *http.Response
+	logs         []workerCall
+}
+
+// workerCall is one call a master made to a worker.
+type workerCall struct {
+	NodeID string
+	PodID  string     // DeletePod only
+	Path   string     // Logs only
+	Query  url.Values // Logs only
+}
+
+func (w *fakeWorkers) DeletePod(_ context.Context, node types.Node, podID string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.deletes = append(w.deletes, workerCall{NodeID: node.NodeID, PodID: podID})
+	return w.deleteErr
+}
+
+func (w *fakeWorkers) Logs(_ context.Context, node types.Node, path string, query url.Values) (*http.Response, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	call := workerCall{NodeID: node.NodeID, Path: path, Query: query}
+	w.logs = append(w.logs, call)
+	if w.logsErr != nil {
+		return nil, w.logsErr
+	}
+	if w.logsResponse != nil {
+		return w.logsResponse(call), nil
+	}
+	return textResponse(http.StatusOK, "text/plain; charset=utf-8", "log line\n"), nil
+}
+
+func (w *fakeWorkers) set(change func(w *fakeWorkers)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	change(w)
+}
+
+func (w *fakeWorkers) deleteCalls() []workerCall {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.deletes)
+}
+
+func (w *fakeWorkers) logCalls() []workerCall {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.logs)
+}
+
+// textResponse returns a worker response with the given status, content
+// type and body.
+func textResponse(status int, contentType, body string) *http.Response {
+	return &http.Response{
+		StatusCode: status,
+		Header:     http.Header{"Content-Type": []string{contentType}},
+		Body:       io.NopCloser(strings.NewReader(body)),
+	}
+}
+
 // master is one API server under test with its fakes.
 type master struct {
-	raft   *fakeRaft
-	fsm    *fsm.FSM
-	beats  *heartbeatLog
-	clock  *fakeClock
-	server *api.Server
+	raft    *fakeRaft
+	fsm     *fsm.FSM
+	beats   *heartbeatLog
+	clock   *fakeClock
+	workers *fakeWorkers
+	server  *api.Server
 }
 
 // masterOptions configures newLeader and newFollower. Zero values take the
@@ -261,10 +334,11 @@ func newMaster(t *testing.T, id string, addresses addressBook, opts masterOption
 	}
 	state := fsm.New(nil)
 	m := &master{
-		raft:  newFakeRaft(id, state),
-		fsm:   state,
-		beats: &heartbeatLog{},
-		clock: &fakeClock{now: baseTime},
+		raft:    newFakeRaft(id, state),
+		fsm:     state,
+		beats:   &heartbeatLog{},
+		clock:   &fakeClock{now: baseTime},
+		workers: &fakeWorkers{},
 	}
 	var apiState api.State = state
 	if opts.state != nil {
@@ -273,7 +347,7 @@ func newMaster(t *testing.T, id string, addresses addressBook, opts masterOption
 	client := &http.Client{Timeout: 5 * time.Second}
 	fwd := forward.New(m.raft, addresses, client, opts.electionWait, hclog.NewNullLogger())
 	m.server = api.New(api.Config{
-		Raft: m.raft, State: apiState, Forwarder: fwd, Heartbeats: m.beats, Logger: hclog.NewNullLogger(),
+		Raft: m.raft, State: apiState, Forwarder: fwd, Heartbeats: m.beats, Workers: m.workers, Logger: hclog.NewNullLogger(),
 		MaxBodyBytes: opts.maxBodyBytes, ReadTimeout: opts.readTimeout, ReadyWait: opts.readyWait,
 		AuthEnabled: opts.authEnabled, Now: m.clock.Now,
 	})
@@ -376,15 +450,21 @@ func wantErrorBody(t *testing.T, header http.Header, body, code string, contains
 
 // snapshot is the part of the replicated state a request may change.
 type snapshot struct {
-	Tasks []types.Task
-	Nodes []types.Node
+	Tasks    []types.Task
+	Nodes    []types.Node
+	Pods     []types.Pod
+	Services []types.Service
 }
 
 func takeSnapshot(f *fsm.FSM) snapshot {
-	return snapshot{Tasks: f.Tasks(fsm.TaskFilter{}), Nodes: f.Nodes()}
+	return snapshot{
+		Tasks: f.Tasks(fsm.TaskFilter{}), Nodes: f.Nodes(),
+		Pods: f.Pods(fsm.PodFilter{}), Services: f.Services(fsm.ServiceFilter{}),
+	}
 }
 
-// wantUnchanged fails the test if the tasks or nodes differ from before.
+// wantUnchanged fails the test if the tasks, nodes, pods or services differ
+// from before.
 func wantUnchanged(t *testing.T, f *fsm.FSM, before snapshot) {
 	t.Helper()
 	if after := takeSnapshot(f); !reflect.DeepEqual(before, after) {
