@@ -29,13 +29,21 @@ func (s *Server) registerNode(r *http.Request, body []byte) (reply, error) {
 	if node.NodeID == "" {
 		node.NodeID = req.Hostname
 	}
+	if req.Allocatable != nil {
+		node.Allocatable = *req.Allocatable
+	}
 	res, err := s.raft.Propose(r.Context(), fsm.RegisterNode{Node: node})
 	if err != nil {
 		return reply{}, err
 	}
 	s.heartbeats.Observe(node.NodeID, now)
+	orphans, err := s.adopt(r.Context(), node.NodeID, req)
+	if err != nil {
+		return reply{}, err
+	}
 	s.registered(node.NodeID)
-	return reply{status: http.StatusOK, body: res.Value, index: res.Index}, nil
+	answer := types.RegisterNodeResponse{Node: res.Value.(types.Node), Orphans: orphans}
+	return reply{status: http.StatusOK, body: answer, index: res.Index}, nil
 }
 
 // heartbeat records that a node is alive. Only the leader's memory is

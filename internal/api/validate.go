@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"regexp"
 	"unicode"
 
@@ -111,6 +112,38 @@ func validateRegisterRequest(req types.RegisterNodeRequest) error {
 	}
 	if req.CPUMillis < 0 || req.MemoryBytes < 0 {
 		return invalid("cpuMillis", "cpuMillis and memoryBytes must not be negative")
+	}
+	if a := req.Allocatable; a != nil && (a.CPUMillis < 0 || a.MemoryBytes < 0 || a.CPUMillis > req.CPUMillis || a.MemoryBytes > req.MemoryBytes) {
+		return invalid("allocatable", "must lie between zero and the node's cpuMillis and memoryBytes")
+	}
+	return validateAnnouncements(req)
+}
+
+// maxAnnounced bounds the containers one registration may announce.
+const maxAnnounced = 10000
+
+func validateAnnouncements(req types.RegisterNodeRequest) error {
+	if len(req.Tasks) > maxAnnounced || len(req.Pods) > maxAnnounced {
+		return invalid("tasks", "a registration announces at most %d tasks and %d pods", maxAnnounced, maxAnnounced)
+	}
+	for i, t := range req.Tasks {
+		field := fmt.Sprintf("tasks[%d]", i)
+		if !ids.ValidObject(t.TaskID) {
+			return invalid(field+".taskId", "%q is not a valid task ID", truncate(t.TaskID))
+		}
+		update := types.TaskStatusUpdate{Status: t.Status, ContainerID: t.ContainerID}
+		if err := validateStatusUpdate(update); err != nil {
+			return fmt.Errorf("%s: %w", field, err)
+		}
+	}
+	for i, p := range req.Pods {
+		field := fmt.Sprintf("pods[%d]", i)
+		if !ids.ValidObject(p.PodID) {
+			return invalid(field+".podId", "%q is not a valid pod ID", truncate(p.PodID))
+		}
+		if err := validatePodReport(p.Report); err != nil {
+			return fmt.Errorf("%s: %w", field, err)
+		}
 	}
 	return nil
 }

@@ -122,6 +122,40 @@ type RegisterNodeRequest struct {
 	MemoryBytes int64  `json:"memoryBytes,omitempty"`
 	// Allocatable defaults to the whole of CPUMillis and MemoryBytes.
 	Allocatable *ResourceList `json:"allocatable,omitempty"`
+	// Tasks and Pods announce the containers the worker found when it
+	// started, so the leader adopts them instead of placing them again.
+	Tasks []AnnouncedTask `json:"tasks,omitempty"`
+	Pods  []AnnouncedPod  `json:"pods,omitempty"`
+}
+
+// AnnouncedTask is a task container a worker has.
+type AnnouncedTask struct {
+	TaskID      string `json:"taskId"`
+	ContainerID string `json:"containerId"`
+	// Status is running, completed or failed.
+	Status   TaskStatus `json:"status"`
+	ExitCode *int       `json:"exitCode,omitempty"`
+}
+
+// AnnouncedPod is a pod a worker runs, with its current report.
+type AnnouncedPod struct {
+	PodID  string          `json:"podId"`
+	Report PodStatusReport `json:"report"`
+}
+
+// RegisterNodeResponse is the answer to POST /api/v1/nodes/register: the
+// node, and the announced work the cluster does not place on it, whose
+// containers the worker should stop and remove.
+type RegisterNodeResponse struct {
+	Node
+	Orphans Orphans `json:"orphans"`
+}
+
+// Orphans lists task and pod IDs a worker runs without the cluster placing
+// them on its node.
+type Orphans struct {
+	Tasks []string `json:"tasks"`
+	Pods  []string `json:"pods"`
 }
 
 // ExecuteRequest is the body of the worker's POST /api/v1/tasks/{id}/execute.
