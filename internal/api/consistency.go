@@ -74,22 +74,62 @@ func (s *Server) waitLeaderReady(ctx context.Context) error {
 // linearizable serves a read after making sure this master's state
 // includes every write acknowledged before the read began, unless the
 // client asked for ?stale=true.
+//
+// With ?minIndex=N the read is served locally once this master has applied
+// index N, waiting up to the read timeout, so a client can read its own
+// write from any master without involving the leader.
 func (s *Server) linearizable(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		stale, err := queryBool(r, "stale")
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		if stale {
-			w.Header().Set(LastContactHeader, s.lastContact())
-		} else if err := s.readBarrier(r); err != nil {
+		if err := s.readConsistency(w, r); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		w.Header().Set(IndexHeader, strconv.FormatUint(s.state.AppliedIndex(), 10))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// readConsistency makes this master's state fit the consistency the read
+// asks for, or returns why it cannot.
+func (s *Server) readConsistency(w http.ResponseWriter, r *http.Request) error {
+	stale, err := queryBool(r, "stale")
+	if err != nil {
+		return err
+	}
+	minIndex, err := queryIndex(r, "minIndex")
+	if err != nil {
+		return err
+	}
+	switch {
+	case minIndex > 0:
+		w.Header().Set(LastContactHeader, s.lastContact())
+		return s.waitApplied(r.Context(), minIndex)
+	case stale:
+		w.Header().Set(LastContactHeader, s.lastContact())
+		return nil
+	}
+	return s.readBarrier(r)
+}
+
+func (s *Server) waitApplied(ctx context.Context, index uint64) error {
+	ctx, cancel := context.WithTimeout(ctx, s.readWait)
+	defer cancel()
+	if err := s.state.WaitForIndex(ctx, index); err != nil {
+		return fmt.Errorf("%w: %w", cluster.ErrTimeout, err)
+	}
+	return nil
+}
+
+func queryIndex(r *http.Request, name string) (uint64, error) {
+	raw := r.URL.Query().Get(name)
+	if raw == "" {
+		return 0, nil
+	}
+	v, err := strconv.ParseUint(raw, 10, 64)
+	if err != nil {
+		return 0, invalid(name, "expected a log index, a whole number, got %q", truncate(raw))
+	}
+	return v, nil
 }
 
 // readBarrier implements read-index: the leader confirms its leadership
@@ -109,10 +149,7 @@ func (s *Server) readBarrier(r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.state.WaitForIndex(ctx, index); err != nil {
-		return fmt.Errorf("%w: %w", cluster.ErrTimeout, err)
-	}
-	return nil
+	return s.waitApplied(ctx, index)
 }
 
 // leaderReadIndex returns the index a linearizable read must see. Every

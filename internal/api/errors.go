@@ -60,6 +60,7 @@ var errorStatus = []struct {
 	{cluster.ErrNoLeader, http.StatusServiceUnavailable, "no_leader"},
 	{forward.ErrNoLeader, http.StatusServiceUnavailable, "no_leader"},
 	{errNotReady, http.StatusServiceUnavailable, "no_leader"},
+	{errNotReadyToServe, http.StatusServiceUnavailable, "not_ready"},
 	{cluster.ErrLeadershipLost, http.StatusServiceUnavailable, "outcome_unknown"},
 	{forward.ErrOutcomeUnknown, http.StatusServiceUnavailable, "outcome_unknown"},
 	{cluster.ErrTimeout, http.StatusServiceUnavailable, "timeout"},

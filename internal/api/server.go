@@ -28,6 +28,7 @@ type Raft interface {
 	Propose(ctx context.Context, cmd fsm.Command) (cluster.Result, error)
 	VerifyLeader() error
 	Status() cluster.Status
+	Ready() (bool, string)
 }
 
 // State is the replicated state the API reads.
@@ -140,6 +141,7 @@ func (s *Server) routes() *mux.Router {
 	})
 
 	r.Handle("/health", s.adapt(s.health)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/ready", s.adapt(s.ready)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle(forward.ReadIndexPath, s.adapt(s.readIndex)).Methods(http.MethodGet)
 	r.Handle(MastersPath+"/{serverId}", s.leaderOnly(s.setMasterAddress)).Methods(http.MethodPut)
 

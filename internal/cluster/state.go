@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -69,4 +70,24 @@ func (n *Node) TransferLeadership() error {
 		return mapRaftError(err)
 	}
 	return nil
+}
+
+// Ready reports whether this master can serve current data: it knows a
+// leader, has heard from it recently (or is a leader past its
+// post-election barrier), and has applied every entry the leader had
+// committed when last heard from. When not ready, reason says why.
+func (n *Node) Ready() (ready bool, reason string) {
+	leader := n.Leader()
+	switch {
+	case leader == "":
+		return false, "no leader known"
+	case n.IsLeader() && !n.LeaderReady():
+		return false, "leader is applying the entries of earlier terms"
+	case !n.IsLeader() && time.Since(n.raft.LastContact()) > 2*n.timing.Heartbeat:
+		return false, fmt.Sprintf("no contact with leader %s for %s", leader, time.Since(n.raft.LastContact()).Round(time.Millisecond))
+	}
+	if applied, commit := n.raft.AppliedIndex(), n.raft.CommitIndex(); applied < commit {
+		return false, fmt.Sprintf("applied %d of %d committed entries", applied, commit)
+	}
+	return true, ""
 }

@@ -196,6 +196,9 @@ func TestCluster_WriteViaFollowerReadableEverywhere(t *testing.T) {
 	task := decode[types.Task](t, res)
 
 	for i := range tc.masters {
+		if ready := call(t, http.MethodGet, tc.url(i)+"/ready", nil); ready.status != http.StatusOK {
+			t.Errorf("/ready on %s: status %d, body %s", tc.configs[i].ID, ready.status, ready.body)
+		}
 		got := call(t, http.MethodGet, tc.url(i)+"/api/v1/tasks/"+task.TaskID, nil)
 		if got.status != http.StatusOK {
 			t.Fatalf("read on %s right after the write: status %d, body %s", tc.configs[i].ID, got.status, got.body)
@@ -296,6 +299,9 @@ func TestCluster_MinorityAnswers503(t *testing.T) {
 	var body types.Error
 	if err := json.Unmarshal(write.body, &body); err != nil || body.Code == "" {
 		t.Errorf("503 body %s is not a JSON error with a code", write.body)
+	}
+	if ready := call(t, http.MethodGet, tc.url(survivor)+"/ready", nil); ready.status != http.StatusServiceUnavailable {
+		t.Errorf("/ready on a minority: status %d, want 503; body %s", ready.status, ready.body)
 	}
 }
 
