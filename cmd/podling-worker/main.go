@@ -1,6 +1,6 @@
 // Command podling-worker runs the Podling worker agent on a Docker host: it
-// registers with the masters, heartbeats to them, runs the tasks they
-// dispatch as Docker containers and reports the tasks' status.
+// registers with the masters, heartbeats to them, runs the tasks and pods
+// they dispatch as Docker containers and reports their status.
 //
 // Every flag can also be set through the environment variable PODLING_ plus
 // the flag name in upper snake case, so -node-id is PODLING_NODE_ID. A flag
@@ -27,6 +27,10 @@ import (
 	"github.com/podling/podling/internal/worker"
 )
 
+// defaultNetwork is the Docker network the worker attaches pods and tasks
+// to unless -network names another.
+const defaultNetwork = "podling"
+
 type options struct {
 	nodeID            string
 	hostname          string
@@ -36,6 +40,10 @@ type options struct {
 	heartbeatInterval time.Duration
 	capacity          int
 	tokenFile         string
+	pauseImage        string
+	network           string
+	hostPortIP        string
+	stopGrace         time.Duration
 	logLevel          string
 	logJSON           bool
 }
@@ -64,7 +72,12 @@ func run(args []string) error {
 		return err
 	}
 
-	rt, err := docker.NewFromEnv(docker.Options{NodeID: cfg.NodeID, Logger: logger.Named("docker")})
+	rt, err := docker.NewFromEnv(docker.Options{
+		NodeID:     cfg.NodeID,
+		Network:    opts.network,
+		HostPortIP: opts.hostPortIP,
+		Logger:     logger.Named("docker"),
+	})
 	if err != nil {
 		return err
 	}
@@ -92,9 +105,13 @@ func parseOptions(args []string) (options, error) {
 	fs.DurationVar(&o.heartbeatInterval, "heartbeat-interval", worker.DefaultHeartbeatInterval, "time between heartbeats")
 	fs.IntVar(&o.capacity, "capacity", worker.DefaultCapacity, "number of tasks this worker offers to run at once")
 	fs.StringVar(&o.tokenFile, "token-file", "", "file holding the JWT presented to masters; empty sends none")
+	fs.StringVar(&o.pauseImage, "pause-image", worker.DefaultPauseImage, "image of each pod's sandbox container (make images builds the default)")
+	fs.StringVar(&o.network, "network", defaultNetwork, "Docker bridge network for pods and tasks, created if missing")
+	fs.StringVar(&o.hostPortIP, "host-port-ip", "", "host address that pod host ports are published on; empty means every address")
+	fs.DurationVar(&o.stopGrace, "stop-grace", worker.DefaultStopGrace, "time a pod container gets between SIGTERM and SIGKILL when stopped")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
 	fs.BoolVar(&o.logJSON, "log-json", false, "write logs as JSON")
-	fs.Usage = flagenv.Usage(fs, "podling-worker registers with the masters and runs their tasks on the local Docker Engine.")
+	fs.Usage = flagenv.Usage(fs, "podling-worker registers with the masters and runs their tasks and pods on the local Docker Engine.")
 	if err := flagenv.Parse(fs, args); err != nil {
 		return options{}, err
 	}
@@ -110,6 +127,8 @@ func workerConfig(o options, logger hclog.Logger) (worker.Config, error) {
 		Masters:           splitList(o.masters),
 		HeartbeatInterval: o.heartbeatInterval,
 		Capacity:          o.capacity,
+		PauseImage:        o.pauseImage,
+		StopGrace:         o.stopGrace,
 		Logger:            logger,
 	}
 	if cfg.ListenAddr == "" {

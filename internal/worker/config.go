@@ -21,6 +21,10 @@ const (
 	DefaultRequestTimeout    = 10 * time.Second
 	DefaultMinBackoff        = 250 * time.Millisecond
 	DefaultMaxBackoff        = 10 * time.Second
+	DefaultPauseImage        = "podling/pause:dev"
+	DefaultStopGrace         = 5 * time.Second
+	DefaultMinRestartBackoff = time.Second
+	DefaultMaxRestartBackoff = 30 * time.Second
 )
 
 // Config configures a Worker.
@@ -49,6 +53,18 @@ type Config struct {
 	// master accepted a request; the pause doubles up to MaxBackoff.
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
+	// PauseImage is the image of every pod's sandbox container, which
+	// keeps the pod's network namespace.
+	PauseImage string
+	// StopGrace is the time a pod container gets between SIGTERM and
+	// SIGKILL when its pod is deleted or its liveness probe fails.
+	StopGrace time.Duration
+	// MinRestartBackoff and MaxRestartBackoff bound the delay before a
+	// pod container that exited is restarted. The delay doubles with each
+	// restart up to MaxRestartBackoff, and goes back to the minimum after
+	// the container ran for restartBackoffReset.
+	MinRestartBackoff time.Duration
+	MaxRestartBackoff time.Duration
 	// Logger receives the worker's logs; nil discards them.
 	Logger hclog.Logger
 	// Runtime runs the containers. It is required.
@@ -74,6 +90,18 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBackoff == 0 {
 		c.MaxBackoff = DefaultMaxBackoff
+	}
+	if c.PauseImage == "" {
+		c.PauseImage = DefaultPauseImage
+	}
+	if c.StopGrace == 0 {
+		c.StopGrace = DefaultStopGrace
+	}
+	if c.MinRestartBackoff == 0 {
+		c.MinRestartBackoff = DefaultMinRestartBackoff
+	}
+	if c.MaxRestartBackoff == 0 {
+		c.MaxRestartBackoff = DefaultMaxRestartBackoff
 	}
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()
@@ -101,6 +129,11 @@ func (c Config) validate() error {
 		return errors.New("invalid worker config: heartbeat interval and request timeout must be positive")
 	case c.MinBackoff < 0 || c.MaxBackoff < c.MinBackoff:
 		return fmt.Errorf("invalid worker config: backoff bounds %s and %s must be positive and ordered", c.MinBackoff, c.MaxBackoff)
+	case c.MinRestartBackoff < 0 || c.MaxRestartBackoff < c.MinRestartBackoff:
+		return fmt.Errorf("invalid worker config: restart backoff bounds %s and %s must be positive and ordered",
+			c.MinRestartBackoff, c.MaxRestartBackoff)
+	case c.StopGrace < 0:
+		return fmt.Errorf("invalid worker config: stop grace %s is negative", c.StopGrace)
 	}
 	return validateMasters(c.Masters)
 }

@@ -19,6 +19,9 @@ const maxBodyBytes = 1 << 20
 const (
 	codeInvalidRequest   = "invalid_request"
 	codeInvalidTaskID    = "invalid_task_id"
+	codeInvalidPodID     = "invalid_pod_id"
+	codeStaleTerm        = "stale_term"
+	codeDeleting         = "deleting"
 	codeNotFound         = "not_found"
 	codeMethodNotAllowed = "method_not_allowed"
 	codeBodyTooLarge     = "request_too_large"

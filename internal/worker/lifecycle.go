@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/podling/podling/internal/runtime"
 	"github.com/podling/podling/internal/types"
 )
@@ -48,7 +50,7 @@ func startFailure(err error) types.TaskStatusUpdate {
 // the container as it is.
 func (w *Worker) followContainer(ctx context.Context, t *task, containerID string) {
 	w.report(ctx, t.id, types.TaskStatusUpdate{Status: types.TaskRunning, ContainerID: containerID})
-	code, err := w.waitForExit(ctx, t.id, containerID)
+	code, err := w.waitForExit(ctx, w.log.With("task_id", t.id), containerID)
 	if ctx.Err() != nil {
 		return
 	}
@@ -76,14 +78,15 @@ func exitOutcome(containerID string, code int) types.TaskStatusUpdate {
 // waitForExit returns the container's exit code. Errors other than a
 // missing container are retried with backoff, because they usually mean the
 // engine restarted. A missing container or the end of ctx returns the error.
-func (w *Worker) waitForExit(ctx context.Context, taskID, containerID string) (int, error) {
+// log carries the IDs of the task or pod the container belongs to.
+func (w *Worker) waitForExit(ctx context.Context, log hclog.Logger, containerID string) (int, error) {
 	backoff := w.cfg.MinBackoff
 	for {
 		code, err := w.rt.Wait(ctx, containerID)
 		if err == nil || ctx.Err() != nil || errors.Is(err, runtime.ErrNotFound) {
 			return code, err
 		}
-		w.log.Warn("failed to wait for container, retrying", "task_id", taskID,
+		log.Warn("failed to wait for container, retrying",
 			"container_id", containerID, "retry_in", backoff, "error", err)
 		if err := sleep(ctx, backoff); err != nil {
 			return 0, err

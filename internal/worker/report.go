@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/podling/podling/internal/types"
 )
 
@@ -15,20 +17,32 @@ import (
 // with backoff for as long as ctx lasts.
 func (w *Worker) report(ctx context.Context, taskID string, u types.TaskStatusUpdate) {
 	u.NodeID = w.cfg.NodeID
-	body, err := json.Marshal(u)
+	path := "/api/v1/tasks/" + url.PathEscape(taskID) + "/status"
+	w.sendReport(ctx, path, u, w.log.With("task_id", taskID, "status", u.Status))
+}
+
+// reportPod sends a pod's status report like report sends a task's.
+func (w *Worker) reportPod(ctx context.Context, podID string, r types.PodStatusReport) {
+	r.NodeID = w.cfg.NodeID
+	path := "/api/v1/pods/" + url.PathEscape(podID) + "/status"
+	w.sendReport(ctx, path, r, w.log.With("pod_id", podID, "status", r.Status))
+}
+
+// sendReport PUTs report to path on the masters until it is settled or ctx
+// ends, and logs the outcome with log.
+func (w *Worker) sendReport(ctx context.Context, path string, report any, log hclog.Logger) {
+	body, err := json.Marshal(report)
 	if err != nil {
-		w.log.Error("failed to encode status report", "task_id", taskID, "error", err)
+		log.Error("failed to encode status report", "error", err)
 		return
 	}
-	path := "/api/v1/tasks/" + url.PathEscape(taskID) + "/status"
-	log := w.log.With("task_id", taskID, "status", u.Status)
 
 	reply, err := w.masters.sendUntil(ctx, http.MethodPut, path, body, reportSettled)
 	switch {
 	case err != nil:
 		log.Debug("status report abandoned", "error", err)
 	case reply.ok():
-		log.Debug("reported task status", "master", reply.master)
+		log.Debug("reported status", "master", reply.master)
 	case reply.status == http.StatusBadRequest:
 		log.Error("master rejected status report as invalid", "master", reply.master, "error", reply.message)
 	default:
@@ -38,7 +52,7 @@ func (w *Worker) report(ctx context.Context, taskID string, u types.TaskStatusUp
 }
 
 // reportSettled reports whether a response status ends the retries of a report.
-// 404 (unknown task) and 409 (the task has moved on, or runs on another
+// 404 (unknown task or pod) and 409 (it has moved on, or runs on another
 // node) will not change on a retry, and neither will 400 (invalid report).
 func reportSettled(status int) bool {
 	switch status {

@@ -3,21 +3,13 @@ package worker
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/podling/podling/internal/runtime"
 	"github.com/podling/podling/internal/types"
-)
-
-// Limits of the logs endpoint's tail parameter.
-const (
-	defaultLogTail = 100
-	maxLogTail     = 10000
 )
 
 // handlerFunc is an HTTP handler whose returned error writeError sends.
@@ -37,6 +29,10 @@ func (w *Worker) routes() http.Handler {
 	r.Handle("/api/v1/tasks/{id}/execute", w.handle(w.handleExecute)).Methods(http.MethodPost)
 	r.Handle("/api/v1/tasks/{id}/status", w.handle(w.handleStatus)).Methods(http.MethodGet)
 	r.Handle("/api/v1/tasks/{id}/logs", w.handle(w.handleLogs)).Methods(http.MethodGet)
+	r.Handle("/api/v1/pods/{id}/execute", w.handle(w.handleExecutePod)).Methods(http.MethodPost)
+	r.Handle("/api/v1/pods/{id}/status", w.handle(w.handlePodStatus)).Methods(http.MethodGet)
+	r.Handle("/api/v1/pods/{id}/logs", w.handle(w.handlePodLogs)).Methods(http.MethodGet)
+	r.Handle("/api/v1/pods/{id}", w.handle(w.handleDeletePod)).Methods(http.MethodDelete)
 
 	r.NotFoundHandler = w.handle(func(http.ResponseWriter, *http.Request) error {
 		return newAPIError(http.StatusNotFound, codeNotFound, "no such endpoint")
@@ -175,14 +171,14 @@ func (w *Worker) findContainer(ctx context.Context, taskID string) (runtime.Cont
 	return c, err
 }
 
-// handleLogs streams the last lines of the task container's output as
-// plain text.
+// handleLogs streams the task container's output as plain text: the last
+// tail lines, and new output as it comes when follow is true.
 func (w *Worker) handleLogs(rw http.ResponseWriter, r *http.Request) error {
 	id, err := pathTaskID(r)
 	if err != nil {
 		return err
 	}
-	tail, err := parseTail(r.URL.Query()["tail"])
+	opts, err := parseLogOptions(r)
 	if err != nil {
 		return err
 	}
@@ -190,29 +186,5 @@ func (w *Worker) handleLogs(rw http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-
-	logs, err := w.rt.Logs(r.Context(), c.ID, runtime.LogOptions{Tail: tail})
-	if err != nil {
-		return err
-	}
-	defer logs.Close()
-	rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if _, err := io.Copy(rw, logs); err != nil {
-		w.log.Debug("log stream ended early", "task_id", id, "container_id", c.ID, "error", err)
-	}
-	return nil
-}
-
-// parseTail reads the tail query parameter: absent means defaultLogTail,
-// otherwise one integer from 1 to maxLogTail.
-func parseTail(values []string) (int, error) {
-	if len(values) == 0 {
-		return defaultLogTail, nil
-	}
-	n, err := strconv.Atoi(values[0])
-	if len(values) > 1 || err != nil || n < 1 || n > maxLogTail {
-		return 0, newAPIError(http.StatusBadRequest, codeInvalidRequest,
-			"invalid tail %q: must be one integer from 1 to %d", values[0], maxLogTail)
-	}
-	return n, nil
+	return w.streamLogs(rw, r, c.ID, opts, w.log.With("task_id", id))
 }

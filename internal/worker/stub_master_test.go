@@ -27,14 +27,23 @@ type stubMaster struct {
 	reportAttempts map[string]int
 	reports        map[string][]types.TaskStatusUpdate // acknowledged ones, by task ID
 	authHeaders    []string
+	// podReportStatus gets the 1-based number of the report attempt for
+	// the pod and the report.
+	podReportStatus func(n int, r types.PodStatusReport) int
+	podAttempts     map[string]int
+	podReports      map[string][]types.PodStatusReport // acknowledged ones, by pod ID
 }
 
 func newStubMaster(t *testing.T) *stubMaster {
-	m := &stubMaster{reportAttempts: make(map[string]int), reports: make(map[string][]types.TaskStatusUpdate)}
+	m := &stubMaster{
+		reportAttempts: make(map[string]int), reports: make(map[string][]types.TaskStatusUpdate),
+		podAttempts: make(map[string]int), podReports: make(map[string][]types.PodStatusReport),
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/nodes/register", m.handleRegister)
 	mux.HandleFunc("POST /api/v1/nodes/{id}/heartbeat", m.handleHeartbeat)
 	mux.HandleFunc("PUT /api/v1/tasks/{id}/status", m.handleReport)
+	mux.HandleFunc("PUT /api/v1/pods/{id}/status", m.handlePodReport)
 	m.server = httptest.NewServer(mux)
 	t.Cleanup(m.server.Close)
 	return m
@@ -88,6 +97,49 @@ func (m *stubMaster) handleReport(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "0")
 	}
 	w.WriteHeader(status)
+}
+
+func (m *stubMaster) handlePodReport(w http.ResponseWriter, r *http.Request) {
+	var report types.PodStatusReport
+	if err := json.NewDecoder(r.Body).Decode(&report); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	id := r.PathValue("id")
+	m.mu.Lock()
+	m.podAttempts[id]++
+	status := http.StatusOK
+	if m.podReportStatus != nil {
+		status = m.podReportStatus(m.podAttempts[id], report)
+	}
+	if status >= 200 && status < 300 {
+		m.podReports[id] = append(m.podReports[id], report)
+	}
+	m.mu.Unlock()
+
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "0")
+	}
+	w.WriteHeader(status)
+}
+
+func (m *stubMaster) setPodReportStatus(fn func(n int, r types.PodStatusReport) int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.podReportStatus = fn
+}
+
+// podReportsOf returns the acknowledged reports for a pod, in arrival order.
+func (m *stubMaster) podReportsOf(podID string) []types.PodStatusReport {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]types.PodStatusReport(nil), m.podReports[podID]...)
+}
+
+func (m *stubMaster) podAttemptsOf(podID string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.podAttempts[podID]
 }
 
 func (m *stubMaster) setHeartbeatStatus(fn func(n int) int) {

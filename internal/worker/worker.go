@@ -1,11 +1,17 @@
 // Package worker is the Podling worker agent. It serves the worker API that
-// masters dispatch tasks to, registers with the masters and heartbeats to
-// them, runs each task's container through a runtime.Runtime, and reports
-// every task's status changes back to the masters.
+// masters dispatch tasks and pods to, registers with the masters and
+// heartbeats to them, runs each task's container and each pod's containers
+// through a runtime.Runtime, and reports every status change back to the
+// masters.
 //
-// Containers are keyed by task ID, so a task dispatched twice runs once, and
-// a restarted worker adopts the containers it started before instead of
-// starting new ones.
+// Containers are keyed by task or pod ID, so a task or pod dispatched twice
+// runs once, and a restarted worker adopts the containers it started before
+// instead of starting new ones.
+//
+// A pod's containers are supervised: each one is restarted as the pod's
+// restart policy says, after a growing delay, and probed by its liveness
+// and readiness probes. The worker derives the pod's phase from its
+// containers and reports it with their statuses.
 package worker
 
 import (
@@ -34,10 +40,11 @@ type Worker struct {
 	rt      runtime.Runtime
 	masters *masterClient
 	tasks   *taskTable
+	pods    *podTable
 
 	registered atomic.Bool
-	// taskCtx is the context of task goroutines, set by Serve before any
-	// request can arrive.
+	// taskCtx is the context of task and pod goroutines, set by Serve
+	// before any request can arrive.
 	taskCtx   context.Context
 	taskGroup sync.WaitGroup
 }
@@ -54,6 +61,7 @@ func New(cfg Config) (*Worker, error) {
 		rt:      cfg.Runtime,
 		masters: newMasterClient(cfg),
 		tasks:   newTaskTable(),
+		pods:    newPodTable(),
 	}, nil
 }
 
@@ -68,24 +76,29 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // Serve runs the worker on ln until ctx ends, and closes ln. In order, it
-// adopts the containers the runtime lists for this node, starts serving
-// the worker API, and registers and heartbeats with the masters.
+// creates the runtime's pod network if it is missing, adopts the task and
+// pod containers the runtime lists for this node, starts serving the worker
+// API, and registers and heartbeats with the masters.
 //
-// When ctx ends Serve stops the API server, heartbeats and status reports,
-// and returns nil once they have stopped. Containers are left running; the
-// next Serve of a worker with the same node ID adopts them. Serve returns
-// an error if adoption fails or the server stops on its own.
+// When ctx ends Serve stops the API server, heartbeats, pod supervision,
+// probes and status reports, and returns nil once they have stopped.
+// Containers are left running; the next Serve of a worker with the same
+// node ID adopts them. Serve returns an error if the network cannot be
+// created, adoption fails or the server stops on its own.
 func (w *Worker) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer func() {
 		cancel()
 		w.taskGroup.Wait()
+		for _, p := range w.pods.all() {
+			p.stop()
+		}
 	}()
 	w.taskCtx = ctx
 
 	// Adopt before serving, so no execute request can start a second
-	// container for a task that already has one.
-	if err := w.adoptAll(ctx); err != nil {
+	// container for a task or pod that already has one.
+	if err := w.prepare(ctx); err != nil {
 		ln.Close()
 		return err
 	}
@@ -129,6 +142,17 @@ func (w *Worker) waitAndShutdown(ctx context.Context, server *http.Server, serve
 		return fmt.Errorf("serve worker api: %w", err)
 	}
 	return nil
+}
+
+// prepare creates the pod network and adopts the containers of earlier runs.
+func (w *Worker) prepare(ctx context.Context) error {
+	if err := w.rt.EnsureNetwork(ctx); err != nil {
+		return fmt.Errorf("prepare pod network: %w", err)
+	}
+	if err := w.adoptAll(ctx); err != nil {
+		return err
+	}
+	return w.adoptPods(ctx)
 }
 
 // goTask runs fn in a task goroutine that Serve waits for before returning.

@@ -38,7 +38,13 @@ type testWorker struct {
 // called or the test ends, and fails the test if Serve returns an error.
 func startWorker(t *testing.T, rt runtime.Runtime, masters ...string) *testWorker {
 	t.Helper()
-	w, err := New(Config{
+	return startWorkerWith(t, testConfig(t, rt, masters...))
+}
+
+// testConfig returns the configuration of a test worker: short intervals
+// and debug logs to the test's output.
+func testConfig(t *testing.T, rt runtime.Runtime, masters ...string) Config {
+	return Config{
 		NodeID:            testNodeID,
 		Hostname:          "localhost",
 		Masters:           masters,
@@ -47,9 +53,18 @@ func startWorker(t *testing.T, rt runtime.Runtime, masters ...string) *testWorke
 		RequestTimeout:    2 * time.Second,
 		MinBackoff:        5 * time.Millisecond,
 		MaxBackoff:        50 * time.Millisecond,
+		MinRestartBackoff: 5 * time.Millisecond,
+		MaxRestartBackoff: 20 * time.Millisecond,
+		StopGrace:         time.Second,
 		Logger:            hclog.New(&hclog.LoggerOptions{Name: "worker", Level: hclog.Debug, Output: t.Output()}),
 		Runtime:           rt,
-	})
+	}
+}
+
+// startWorkerWith is startWorker with the configuration cfg.
+func startWorkerWith(t *testing.T, cfg Config) *testWorker {
+	t.Helper()
+	w, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

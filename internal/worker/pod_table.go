@@ -1,0 +1,95 @@
+package worker
+
+import (
+	"net/http"
+	"sync"
+)
+
+// podTable is the set of pods this worker runs, by pod ID, and the fence
+// against stale dispatches. It is safe for concurrent use.
+type podTable struct {
+	mu   sync.Mutex
+	pods map[string]*pod
+	// deleting contains the IDs of pods whose deletion is under way.
+	deleting map[string]bool
+	// terms contains the highest dispatch term accepted for each pod ID.
+	// Entries outlive the pod, so a delayed dispatch from an old leader
+	// cannot start a deleted pod again.
+	// NOTE: entries are never dropped, which costs some tens of bytes per
+	// pod the worker has ever run until it restarts.
+	terms map[string]uint64
+}
+
+func newPodTable() *podTable {
+	return &podTable{pods: make(map[string]*pod), deleting: make(map[string]bool), terms: make(map[string]uint64)}
+}
+
+func (pt *podTable) get(id string) (*pod, bool) {
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	p, ok := pt.pods[id]
+	return p, ok
+}
+
+// accept records a dispatch of the pod id with term and returns the pod's
+// record: the existing one, or one made by create, which then is stored
+// and added is true. A term lower than one already accepted for the pod,
+// or a pod being deleted, is a 409 error.
+func (pt *podTable) accept(id string, term uint64, create func() *pod) (p *pod, added bool, err error) {
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	if highest := pt.terms[id]; term < highest {
+		return nil, false, newAPIError(http.StatusConflict, codeStaleTerm,
+			"dispatch of pod %s has term %d, lower than term %d already accepted", id, term, highest)
+	}
+	if pt.deleting[id] {
+		return nil, false, newAPIError(http.StatusConflict, codeDeleting, "pod %s is being deleted; dispatch it again later", id)
+	}
+	pt.terms[id] = term
+	if known, ok := pt.pods[id]; ok {
+		return known, false, nil
+	}
+	p = create()
+	pt.pods[id] = p
+	return p, true, nil
+}
+
+// adopt stores p, found in the runtime at start-up, unless the table has
+// the pod already. It reports whether it stored p.
+func (pt *podTable) adopt(p *pod) bool {
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	if _, ok := pt.pods[p.id]; ok {
+		return false
+	}
+	pt.pods[p.id] = p
+	return true
+}
+
+// startDelete marks the pod as being deleted and returns its record, if
+// the table has one.
+func (pt *podTable) startDelete(id string) *pod {
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	pt.deleting[id] = true
+	return pt.pods[id]
+}
+
+// finishDelete forgets the pod, keeping its term.
+func (pt *podTable) finishDelete(id string) {
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	delete(pt.pods, id)
+	delete(pt.deleting, id)
+}
+
+// all returns every pod in the table.
+func (pt *podTable) all() []*pod {
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	list := make([]*pod, 0, len(pt.pods))
+	for _, p := range pt.pods {
+		list = append(list, p)
+	}
+	return list
+}
