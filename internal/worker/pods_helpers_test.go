@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/podling/podling/internal/types"
 )
@@ -64,11 +65,12 @@ func (tw *testWorker) deletePod(t *testing.T, podID string) int {
 }
 
 // waitForPod waits until the worker's status of the pod satisfies cond and
-// returns that status.
+// returns that status. It allows 30 seconds, enough for probes with a
+// period of one second on a real container engine.
 func (tw *testWorker) waitForPod(t *testing.T, podID, what string, cond func(types.PodStatusReport) bool) types.PodStatusReport {
 	t.Helper()
 	var last types.PodStatusReport
-	waitFor(t, fmt.Sprintf("pod %s: %s", podID, what), func() bool {
+	waitForWithin(t, fmt.Sprintf("pod %s: %s", podID, what), 30*time.Second, func() bool {
 		last = tw.podStatus(t, podID)
 		return cond(last)
 	})

@@ -192,7 +192,13 @@ func statuses(updates []types.TaskStatusUpdate) []types.TaskStatus {
 // does not within 5 seconds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	waitForWithin(t, what, 5*time.Second, cond)
+}
+
+// waitForWithin is waitFor with the deadline d.
+func waitForWithin(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
