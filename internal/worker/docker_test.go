@@ -50,6 +50,7 @@ func TestDockerPods(t *testing.T) {
 	t.Run("DeleteRemovesEveryContainer", e.testDelete)
 	t.Run("RestartAdoptsPod", e.testAdoption)
 	t.Run("MissingPauseImageFailsPod", e.testMissingPause)
+	t.Run("TaskJoinsPodNetwork", e.testTaskNetwork)
 }
 
 // startWorker starts a worker for the test node with the docker runtime.
@@ -195,6 +196,25 @@ func (e *dockerEnv) testMissingPause(t *testing.T) {
 			t.Errorf("message %q does not contain %q", resp.Message, want)
 		}
 	}
+}
+
+func (e *dockerEnv) testTaskNetwork(t *testing.T) {
+	tw := e.startWorker(t, e.pause)
+	taskID := "20250119123456-" + testutil.RandomSuffix(t)
+	body := mustJSON(t, types.ExecuteRequest{Task: types.Task{TaskID: taskID, Name: "net", Image: e.echo}})
+	if status, data := tw.do(t, http.MethodPost, "/api/v1/tasks/"+taskID+"/execute", []byte(body)); status != http.StatusAccepted {
+		t.Fatalf("execute task = %d %s, want 202", status, data)
+	}
+
+	resp, err := e.cli.ContainerInspect(t.Context(), docker.ContainerName(taskID))
+	if err != nil {
+		t.Fatalf("inspect task container: %v", err)
+	}
+	endpoint := resp.NetworkSettings.Networks[e.network]
+	if endpoint == nil || endpoint.IPAddress == "" {
+		t.Fatalf("task container networks = %v, want an address on %s", resp.NetworkSettings.Networks, e.network)
+	}
+	waitForHTTPStatus(t, "http://"+endpoint.IPAddress+":8080/", http.StatusOK)
 }
 
 // httpGet returns the body of a GET request that must return 200.

@@ -53,7 +53,8 @@ func (w *Worker) handleExecutePod(rw http.ResponseWriter, r *http.Request) error
 		return err
 	}
 
-	p, added, err := w.pods.accept(id, req.Term, func() *pod { return newPod(w, req.Pod) })
+	d := dispatch{term: req.Term, index: req.Index}
+	p, added, err := w.pods.accept(id, d, func() *pod { return newPod(w, req.Pod) })
 	if err != nil {
 		return err
 	}

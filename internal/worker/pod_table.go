@@ -12,16 +12,22 @@ type podTable struct {
 	pods map[string]*pod
 	// deleting contains the IDs of pods whose deletion is under way.
 	deleting map[string]bool
-	// terms contains the highest dispatch term accepted for each pod ID.
+	// dispatches contains the latest dispatch accepted for each pod ID.
 	// Entries outlive the pod, so a delayed dispatch from an old leader
 	// cannot start a deleted pod again.
 	// NOTE: entries are never dropped, which costs some tens of bytes per
 	// pod the worker has ever run until it restarts.
-	terms map[string]uint64
+	dispatches map[string]dispatch
+}
+
+// dispatch is the Raft term of the leader that dispatched a pod and the
+// log index of the pod's placement.
+type dispatch struct {
+	term, index uint64
 }
 
 func newPodTable() *podTable {
-	return &podTable{pods: make(map[string]*pod), deleting: make(map[string]bool), terms: make(map[string]uint64)}
+	return &podTable{pods: make(map[string]*pod), deleting: make(map[string]bool), dispatches: make(map[string]dispatch)}
 }
 
 func (pt *podTable) get(id string) (*pod, bool) {
@@ -31,21 +37,22 @@ func (pt *podTable) get(id string) (*pod, bool) {
 	return p, ok
 }
 
-// accept records a dispatch of the pod id with term and returns the pod's
-// record: the existing one, or one made by create, which then is stored
-// and added is true. A term lower than one already accepted for the pod,
-// or a pod being deleted, is a 409 error.
-func (pt *podTable) accept(id string, term uint64, create func() *pod) (p *pod, added bool, err error) {
+// accept records dispatch d of the pod id and returns the pod's record:
+// the existing one, or one made by create, which then is stored and added
+// is true. A term lower than one already accepted for the pod, or a pod
+// being deleted, is a 409 error. Only terms order dispatches; the index is
+// kept with its term.
+func (pt *podTable) accept(id string, d dispatch, create func() *pod) (p *pod, added bool, err error) {
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
-	if highest := pt.terms[id]; term < highest {
+	if latest := pt.dispatches[id]; d.term < latest.term {
 		return nil, false, newAPIError(http.StatusConflict, codeStaleTerm,
-			"dispatch of pod %s has term %d, lower than term %d already accepted", id, term, highest)
+			"dispatch of pod %s has term %d, lower than term %d already accepted", id, d.term, latest.term)
 	}
 	if pt.deleting[id] {
 		return nil, false, newAPIError(http.StatusConflict, codeDeleting, "pod %s is being deleted; dispatch it again later", id)
 	}
-	pt.terms[id] = term
+	pt.dispatches[id] = d
 	if known, ok := pt.pods[id]; ok {
 		return known, false, nil
 	}
@@ -75,7 +82,7 @@ func (pt *podTable) startDelete(id string) *pod {
 	return pt.pods[id]
 }
 
-// finishDelete forgets the pod, keeping its term.
+// finishDelete forgets the pod, keeping its latest dispatch.
 func (pt *podTable) finishDelete(id string) {
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
