@@ -2,7 +2,6 @@ package worker
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -149,7 +148,7 @@ func decodePodSpec(sandbox runtime.Container) (types.Pod, error) {
 		return types.Pod{}, fmt.Errorf("decode spec of pod %s from sandbox %s: %w", sandbox.PodID, sandbox.ID, err)
 	}
 	if pod.PodID != sandbox.PodID || len(pod.Containers) == 0 {
-		return types.Pod{}, errors.New("pod spec label of sandbox " + sandbox.ID + " does not describe pod " + sandbox.PodID)
+		return types.Pod{}, fmt.Errorf("pod spec label of sandbox %s does not describe pod %s", sandbox.ID, sandbox.PodID)
 	}
 	return pod, nil
 }

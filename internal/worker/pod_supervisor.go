@@ -138,8 +138,8 @@ func (p *pod) follow(i int, c runtime.Container) {
 }
 
 // superviseContainer probes instance c of container i until it exits,
-// records the exit and, as the restart policy says, starts the next
-// instance after a delay. It returns when the container will not run
+// records the exit and, when the restart policy requires it, starts the
+// next instance after a delay. It returns when the container will not run
 // again or supervision ends.
 func (p *pod) superviseContainer(i int, c runtime.Container) {
 	ctx := p.superviseCtx
@@ -230,7 +230,8 @@ func exitDetails(containerID string, code int, waitErr error, unhealthy string) 
 
 // shouldRestart applies a restart policy to an instance that ended. A
 // container stopped for failing its liveness probe restarts under
-// OnFailure whatever its exit code, as it does in Kubernetes.
+// OnFailure whatever its exit code, because the worker ended it, and a
+// program that handles SIGTERM may exit with code 0.
 func shouldRestart(policy types.RestartPolicy, code int, waitErr error, unhealthy bool) bool {
 	switch policy {
 	case types.RestartAlways:

@@ -82,7 +82,7 @@ func (pt *podTable) startDelete(id string) *pod {
 	return pt.pods[id]
 }
 
-// finishDelete forgets the pod, keeping its latest dispatch.
+// finishDelete removes the pod from the table, keeping its latest dispatch.
 func (pt *podTable) finishDelete(id string) {
 	pt.mu.Lock()
 	defer pt.mu.Unlock()

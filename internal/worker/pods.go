@@ -82,8 +82,8 @@ type podContainer struct {
 	// startFailed is true when the container could not be started; the
 	// status carries the reason and message.
 	startFailed bool
-	// unhealthy holds the liveness failure that made the worker stop the
-	// current instance, until that instance exits.
+	// unhealthy describes the liveness failure that made the worker stop
+	// the current instance, until that instance exits.
 	unhealthy string
 	backoff   time.Duration
 }
@@ -204,9 +204,9 @@ func (p *pod) report() types.PodStatusReport {
 //   - succeeded when every container exited with code 0 and none will be
 //     restarted;
 //   - failed when every container exited, none will be restarted and at
-//     least one did not exit with code 0, with the reason NonZeroExit, or
+//     least one did not exit with code 0. The reason is NonZeroExit, or
 //     ContainerError when no exit code is known, as for a container that
-//     was removed behind the worker's back;
+//     was removed by someone else;
 //   - running once every container has run, while any of them runs or
 //     will be restarted;
 //   - scheduled while containers are still being started.

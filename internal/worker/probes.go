@@ -14,7 +14,7 @@ import (
 	"github.com/podling/podling/internal/types"
 )
 
-// Probe defaults for fields left at zero, the same as Kubernetes uses.
+// Probe defaults for fields left at zero, as types.Probe documents them.
 const (
 	defaultProbePeriod      = 10 * time.Second
 	defaultProbeTimeout     = time.Second
