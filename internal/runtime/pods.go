@@ -136,7 +136,8 @@ type PodRuntime interface {
 	// exists with spec.RestartCount and has been started, and returns its
 	// ID. An existing container with the same count is started only if it
 	// was never started; one with a lower count is removed and replaced,
-	// which is how a pod container restarts. Errors wrap ErrInvalidPodID,
+	// which is how a pod container restarts, so Logs shows the output of
+	// the current instance only. Errors wrap ErrInvalidPodID,
 	// ErrInvalidContainerName, ErrImagePull or ErrContainer.
 	StartPodContainer(ctx context.Context, spec PodContainerSpec) (string, error)
 
