@@ -111,6 +111,11 @@ func addLogParams(query url.Values, r *http.Request) error {
 
 func copyFlushing(w http.ResponseWriter, body io.Reader) {
 	flusher, _ := w.(http.Flusher)
+	if flusher != nil {
+		// Send the status and headers now. A followed log may stay quiet
+		// for a long time, and the client must not wait for them until then.
+		flusher.Flush()
+	}
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := body.Read(buf)
