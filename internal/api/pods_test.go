@@ -405,7 +405,7 @@ func TestDeletePod_WorkerFailureIs503(t *testing.T) {
 		t.Errorf("expected one worker call, got %+v", m.workers.deleteCalls())
 	}
 
-	// Once the worker answers again, a retry deletes the pod.
+	// Once the worker responds again, a retry deletes the pod.
 	m.workers.set(func(w *fakeWorkers) { w.deleteErr = nil })
 	wantStatus(t, do(t, m.server, http.MethodDelete, "/api/v1/pods/"+pod.PodID, ""), http.StatusOK)
 	if _, ok := m.fsm.Pod(pod.PodID); ok {

@@ -148,19 +148,19 @@ func TestListServices_Filters(t *testing.T) {
 	m := newLeader(t, masterOptions{})
 	web := createService(t, m, seedServiceBody)
 	prod := createService(t, m, `{"name":"web-service","namespace":"production","labels":{"tier":"front"},"selector":{"app":"nginx"},"ports":[{"port":80,"targetPort":8080}]}`)
-	api := createService(t, m, `{"name":"api","namespace":"production","labels":{"tier":"back"},"selector":{"app":"api"},"ports":[{"port":80,"targetPort":9000}]}`)
+	backend := createService(t, m, `{"name":"api","namespace":"production","labels":{"tier":"back"},"selector":{"app":"api"},"ports":[{"port":80,"targetPort":9000}]}`)
 
 	tests := []struct {
 		name  string
 		query string
 		want  []string
 	}{
-		{"no filter in creation order", "", []string{web.ServiceID, prod.ServiceID, api.ServiceID}},
-		{"namespace", "?namespace=production", []string{prod.ServiceID, api.ServiceID}},
+		{"no filter in creation order", "", []string{web.ServiceID, prod.ServiceID, backend.ServiceID}},
+		{"namespace", "?namespace=production", []string{prod.ServiceID, backend.ServiceID}},
 		{"default namespace", "?namespace=default", []string{web.ServiceID}},
 		{"unknown namespace", "?namespace=nowhere", []string{}},
 		{"label", "?labelSelector=tier=front", []string{prod.ServiceID}},
-		{"label and namespace", "?namespace=production&labelSelector=tier=back", []string{api.ServiceID}},
+		{"label and namespace", "?namespace=production&labelSelector=tier=back", []string{backend.ServiceID}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
