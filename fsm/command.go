@@ -84,7 +84,8 @@ type Command interface {
 
 // CreateTask adds a pending task. The leader fills in the ID and times.
 type CreateTask struct {
-	Task types.Task `json:"task"`
+	Task        types.Task   `json:"task"`
+	Idempotency *Idempotency `json:"idempotency,omitempty"`
 }
 
 // UpdateTaskStatus moves a task to a new status. A move to scheduled must
@@ -125,7 +126,8 @@ type SetMasterAddress struct {
 // CreatePod adds a pending pod. The leader fills in the ID, namespace
 // default and times.
 type CreatePod struct {
-	Pod types.Pod `json:"pod"`
+	Pod         types.Pod    `json:"pod"`
+	Idempotency *Idempotency `json:"idempotency,omitempty"`
 }
 
 // UpdatePodStatus applies a worker's report on a pod placed on it.
@@ -157,7 +159,8 @@ type DeletePod struct {
 
 // CreateService adds a service. The leader fills in the ID and time.
 type CreateService struct {
-	Service types.Service `json:"service"`
+	Service     types.Service `json:"service"`
+	Idempotency *Idempotency  `json:"idempotency,omitempty"`
 }
 
 // DeleteService removes a service.

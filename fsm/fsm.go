@@ -41,9 +41,14 @@ type FSM struct {
 	serviceOrder  *orderedIDs
 	serviceNames  map[string]string // namespace/name -> service ID
 	masters       map[string]string // Raft server ID -> API URL
-	appliedIndex  uint64
-	changed       chan struct{} // closed and replaced after every applied entry
-	mu            sync.RWMutex
+	// idempotency maps kind/key to what a keyed create made;
+	// idempotencyOrder keeps the records oldest first for expiry.
+	idempotency      map[string]*idempotencyRecord
+	idempotencyOrder []*idempotencyRecord
+	appliedIndex     uint64
+	appliedByType    map[CommandType]uint64 // entries applied since start, for metrics; not replicated state
+	changed          chan struct{}          // closed and replaced after every applied entry
+	mu               sync.RWMutex
 }
 
 // New returns an empty state machine.
@@ -51,7 +56,7 @@ func New(logger hclog.Logger) *FSM {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	f := &FSM{logger: logger.Named("fsm")}
+	f := &FSM{logger: logger.Named("fsm"), appliedByType: make(map[CommandType]uint64)}
 	f.resetLocked()
 	return f
 }
@@ -71,6 +76,8 @@ func (f *FSM) resetLocked() {
 	f.serviceOrder = newOrderedIDs()
 	f.serviceNames = make(map[string]string)
 	f.masters = make(map[string]string)
+	f.idempotency = make(map[string]*idempotencyRecord)
+	f.idempotencyOrder = nil
 	f.appliedIndex = 0
 	if f.changed == nil {
 		f.changed = make(chan struct{})
@@ -93,6 +100,7 @@ func (f *FSM) Apply(entry *raft.Log) interface{} {
 		f.logger.Error("cannot decode log entry", "index", entry.Index, "error", err)
 		return err
 	}
+	f.appliedByType[cmd.Type()]++
 	result, err := f.applyLocked(cmd)
 	if err != nil {
 		return err
@@ -142,6 +150,14 @@ func (f *FSM) notifyLocked(index uint64) {
 	}
 	close(f.changed)
 	f.changed = make(chan struct{})
+}
+
+// AppliedCount returns how many entries of the given type this master has
+// applied since it started, including replays of the log after a restart.
+func (f *FSM) AppliedCount(t CommandType) uint64 {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.appliedByType[t]
 }
 
 // AppliedIndex returns the log index of the last command applied.

@@ -20,10 +20,20 @@ var podRank = map[types.PodStatus]int{
 
 func qualifiedName(namespace, name string) string { return namespace + "/" + name }
 
-func (f *FSM) createPodLocked(c CreatePod) (types.Pod, error) {
+func (f *FSM) createPodLocked(c CreatePod) (any, error) {
 	p := c.Pod
 	if p.PodID == "" || p.Name == "" || p.Namespace == "" || len(p.Containers) == 0 || !p.RestartPolicy.Valid() {
 		return types.Pod{}, fmt.Errorf("%w: pod needs an ID, a name, a namespace, containers and a restart policy", ErrInvalidCommand)
+	}
+	replay, err := f.replayLocked("pod", c.Idempotency, func(id string) (any, bool) {
+		pod, ok := f.pods[id]
+		if !ok {
+			return nil, false
+		}
+		return *pod, true
+	})
+	if replay != nil || err != nil {
+		return replay, err
 	}
 	if _, ok := f.pods[p.PodID]; ok {
 		return types.Pod{}, fmt.Errorf("pod %s: %w", p.PodID, ErrAlreadyExists)
@@ -39,6 +49,7 @@ func (f *FSM) createPodLocked(c CreatePod) (types.Pod, error) {
 	f.pods[p.PodID] = &p
 	f.podOrder.add(p.PodID)
 	f.podNames[qualifiedName(p.Namespace, p.Name)] = p.PodID
+	f.rememberLocked("pod", c.Idempotency, p.PodID)
 	return p, nil
 }
 

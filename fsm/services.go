@@ -8,10 +8,20 @@ import (
 	"github.com/podling/podling/internal/types"
 )
 
-func (f *FSM) createServiceLocked(c CreateService) (types.Service, error) {
+func (f *FSM) createServiceLocked(c CreateService) (any, error) {
 	s := c.Service
 	if s.ServiceID == "" || s.Name == "" || s.Namespace == "" {
 		return types.Service{}, fmt.Errorf("%w: service needs an ID, a name and a namespace", ErrInvalidCommand)
+	}
+	replay, err := f.replayLocked("service", c.Idempotency, func(id string) (any, bool) {
+		svc, ok := f.services[id]
+		if !ok {
+			return nil, false
+		}
+		return *svc, true
+	})
+	if replay != nil || err != nil {
+		return replay, err
 	}
 	if _, ok := f.services[s.ServiceID]; ok {
 		return types.Service{}, fmt.Errorf("service %s: %w", s.ServiceID, ErrAlreadyExists)
@@ -22,6 +32,7 @@ func (f *FSM) createServiceLocked(c CreateService) (types.Service, error) {
 	f.services[s.ServiceID] = &s
 	f.serviceOrder.add(s.ServiceID)
 	f.serviceNames[qualifiedName(s.Namespace, s.Name)] = s.ServiceID
+	f.rememberLocked("service", c.Idempotency, s.ServiceID)
 	return s, nil
 }
 

@@ -18,13 +18,14 @@ const SnapshotVersion = 1
 
 // snapshotData is the serialized form of the whole state.
 type snapshotData struct {
-	Version      int               `json:"version"`
-	AppliedIndex uint64            `json:"appliedIndex"`
-	Tasks        []*types.Task     `json:"tasks"`
-	Nodes        []*types.Node     `json:"nodes"`
-	Pods         []*types.Pod      `json:"pods,omitempty"`
-	Services     []*types.Service  `json:"services,omitempty"`
-	Masters      map[string]string `json:"masters"`
+	Version      int                  `json:"version"`
+	AppliedIndex uint64               `json:"appliedIndex"`
+	Tasks        []*types.Task        `json:"tasks"`
+	Nodes        []*types.Node        `json:"nodes"`
+	Pods         []*types.Pod         `json:"pods,omitempty"`
+	Services     []*types.Service     `json:"services,omitempty"`
+	Idempotency  []*idempotencyRecord `json:"idempotency,omitempty"`
+	Masters      map[string]string    `json:"masters"`
 }
 
 // Snapshot implements raft.FSM. It copies only pointers, because stored
@@ -51,6 +52,7 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	}
 	f.podOrder.each(func(id string) { data.Pods = append(data.Pods, f.pods[id]) })
 	f.serviceOrder.each(func(id string) { data.Services = append(data.Services, f.services[id]) })
+	data.Idempotency = append([]*idempotencyRecord(nil), f.idempotencyOrder...)
 	return data, nil
 }
 
@@ -99,6 +101,11 @@ func readSnapshot(r io.Reader) (*snapshotData, error) {
 // service IDs are checked apart, because Apply lets a pod and a service
 // share an ID.
 func checkPodsAndServices(data *snapshotData) error {
+	for i, rec := range data.Idempotency {
+		if rec == nil || rec.Key == "" || rec.ObjectID == "" {
+			return fmt.Errorf("read snapshot: idempotency record %d is empty", i)
+		}
+	}
 	pods := make(map[string]bool, len(data.Pods))
 	for i, p := range data.Pods {
 		if p == nil || p.PodID == "" || pods[p.PodID] {
@@ -146,6 +153,10 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	}
 	for id, addr := range data.Masters {
 		f.masters[id] = addr
+	}
+	for _, rec := range data.Idempotency {
+		f.idempotency[rec.Key] = rec
+		f.idempotencyOrder = append(f.idempotencyOrder, rec)
 	}
 	f.notifyLocked(data.AppliedIndex)
 	return nil

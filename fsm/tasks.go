@@ -19,10 +19,20 @@ var statusRank = map[types.TaskStatus]int{
 	types.TaskFailed:    3,
 }
 
-func (f *FSM) createTaskLocked(c CreateTask) (types.Task, error) {
+func (f *FSM) createTaskLocked(c CreateTask) (any, error) {
 	t := c.Task
 	if t.TaskID == "" || t.Image == "" {
 		return types.Task{}, fmt.Errorf("%w: task needs an ID and an image", ErrInvalidCommand)
+	}
+	replay, err := f.replayLocked("task", c.Idempotency, func(id string) (any, bool) {
+		task, ok := f.tasks[id]
+		if !ok {
+			return nil, false
+		}
+		return *task, true
+	})
+	if replay != nil || err != nil {
+		return replay, err
 	}
 	if _, ok := f.tasks[t.TaskID]; ok {
 		return types.Task{}, fmt.Errorf("task %s: %w", t.TaskID, ErrAlreadyExists)
@@ -36,6 +46,7 @@ func (f *FSM) createTaskLocked(c CreateTask) (types.Task, error) {
 	t.Status = types.TaskPending
 	t.UpdatedAt = t.CreatedAt
 	f.addTaskLocked(&t)
+	f.rememberLocked("task", c.Idempotency, t.TaskID)
 	return t, nil
 }
 

@@ -53,6 +53,7 @@ var errorStatus = []struct {
 	{fsm.ErrAlreadyExists, http.StatusConflict, "already_exists"},
 	{fsm.ErrIllegalTransition, http.StatusConflict, "illegal_transition"},
 	{fsm.ErrConflict, http.StatusConflict, "conflict"},
+	{fsm.ErrIdempotencyMismatch, http.StatusUnprocessableEntity, "idempotency_key_reused"},
 	{fsm.ErrInsufficientResources, http.StatusConflict, "insufficient_resources"},
 	{errNotStarted, http.StatusConflict, "not_started"},
 	{errWorkerUnavailable, http.StatusServiceUnavailable, "worker_unavailable"},

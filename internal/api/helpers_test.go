@@ -485,7 +485,7 @@ func registerNode(t *testing.T, m *master, body string) types.Node {
 	t.Helper()
 	rec := do(t, m.server, http.MethodPost, "/api/v1/nodes/register", body)
 	wantStatus(t, rec, http.StatusOK)
-	return decodeBody[types.Node](t, rec)
+	return decodeBody[types.RegisterNodeResponse](t, rec).Node
 }
 
 // scheduleTask places a task on a node, as the scheduler would.

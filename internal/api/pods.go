@@ -37,11 +37,15 @@ func (s *Server) createPod(r *http.Request, body []byte) (reply, error) {
 		RestartPolicy: types.RestartPolicy(orDefault(string(req.RestartPolicy), string(types.RestartAlways))),
 		CreatedAt:     now,
 	}
-	res, err := s.raft.Propose(r.Context(), fsm.CreatePod{Pod: pod})
+	idem, err := idempotencyFrom(r, body, now)
 	if err != nil {
 		return reply{}, err
 	}
-	return reply{status: http.StatusCreated, body: res.Value, index: res.Index}, nil
+	res, err := s.raft.Propose(r.Context(), fsm.CreatePod{Pod: pod, Idempotency: idem})
+	if err != nil {
+		return reply{}, err
+	}
+	return createdReply(res), nil
 }
 
 func orDefault(value, fallback string) string {

@@ -27,11 +27,15 @@ func (s *Server) createService(r *http.Request, body []byte) (reply, error) {
 	if svc.Selector == nil {
 		svc.Selector = map[string]string{}
 	}
-	res, err := s.raft.Propose(r.Context(), fsm.CreateService{Service: svc})
+	idem, err := idempotencyFrom(r, body, now)
 	if err != nil {
 		return reply{}, err
 	}
-	return reply{status: http.StatusCreated, body: res.Value, index: res.Index}, nil
+	res, err := s.raft.Propose(r.Context(), fsm.CreateService{Service: svc, Idempotency: idem})
+	if err != nil {
+		return reply{}, err
+	}
+	return createdReply(res), nil
 }
 
 func (s *Server) listServices(r *http.Request) (reply, error) {

@@ -24,11 +24,15 @@ func (s *Server) createTask(r *http.Request, body []byte) (reply, error) {
 		TaskID: ids.New(now), Name: req.Name, Namespace: orDefault(req.Namespace, types.DefaultNamespace),
 		Labels: req.Labels, Image: req.Image, Env: req.Env, CreatedAt: now,
 	}
-	res, err := s.raft.Propose(r.Context(), fsm.CreateTask{Task: task})
+	idem, err := idempotencyFrom(r, body, now)
 	if err != nil {
 		return reply{}, err
 	}
-	return reply{status: http.StatusCreated, body: res.Value, index: res.Index}, nil
+	res, err := s.raft.Propose(r.Context(), fsm.CreateTask{Task: task, Idempotency: idem})
+	if err != nil {
+		return reply{}, err
+	}
+	return createdReply(res), nil
 }
 
 func (s *Server) updateTaskStatus(r *http.Request, body []byte) (reply, error) {
