@@ -827,7 +827,8 @@ func TestRestore_RejectsBadPodsAndServices(t *testing.T) {
 	}{
 		{"null pod", `{"version":1,"pods":[null]}`, "pod 0"},
 		{"pod without ID", `{"version":1,"pods":[{"name":"web"}]}`, "pod 0"},
-		{"repeated pod ID", `{"version":1,"pods":[{"podId":"a"},{"podId":"b"},{"podId":"a"}]}`, "pod 2"},
+		{"repeated pod ID", `{"version":1,"pods":[{"podId":"a","name":"x"},{"podId":"b","name":"y"},{"podId":"a","name":"z"}]}`, "pod 2"},
+		{"repeated pod name", `{"version":1,"pods":[{"podId":"a","namespace":"n","name":"x"},{"podId":"b","namespace":"n","name":"x"}]}`, "pod 1"},
 		{"pods of the wrong shape", `{"version":1,"pods":{"a":{}}}`, "read snapshot"},
 		{"null service", `{"version":1,"services":[null]}`, "service 0"},
 		{"service without ID", `{"version":1,"services":[{"name":"web"}]}`, "service 0"},

@@ -106,19 +106,27 @@ func checkPodsAndServices(data *snapshotData) error {
 			return fmt.Errorf("read snapshot: idempotency record %d is empty", i)
 		}
 	}
-	pods := make(map[string]bool, len(data.Pods))
+	pods := make(map[string]bool, 2*len(data.Pods))
 	for i, p := range data.Pods {
-		if p == nil || p.PodID == "" || pods[p.PodID] {
-			return fmt.Errorf("read snapshot: pod %d is empty, has no ID or repeats an ID", i)
+		if p == nil {
+			return fmt.Errorf("read snapshot: pod %d is empty", i)
 		}
-		pods[p.PodID] = true
+		name := "name " + qualifiedName(p.Namespace, p.Name)
+		if p.PodID == "" || pods[p.PodID] || pods[name] {
+			return fmt.Errorf("read snapshot: pod %d is empty, has no ID, or repeats an ID or a name", i)
+		}
+		pods[p.PodID], pods[name] = true, true
 	}
-	services := make(map[string]bool, len(data.Services))
+	services := make(map[string]bool, 2*len(data.Services))
 	for i, s := range data.Services {
-		if s == nil || s.ServiceID == "" || services[s.ServiceID] {
-			return fmt.Errorf("read snapshot: service %d is empty, has no ID or repeats an ID", i)
+		if s == nil {
+			return fmt.Errorf("read snapshot: service %d is empty", i)
 		}
-		services[s.ServiceID] = true
+		name := "name " + qualifiedName(s.Namespace, s.Name)
+		if s.ServiceID == "" || services[s.ServiceID] || services[name] {
+			return fmt.Errorf("read snapshot: service %d is empty, has no ID, or repeats an ID or a name", i)
+		}
+		services[s.ServiceID], services[name] = true, true
 	}
 	return nil
 }

@@ -109,7 +109,8 @@ func checkReporter(t *types.Task, u types.TaskStatusUpdate) error {
 	return nil
 }
 
-// checkPlacementLocked rejects a placement on an unknown or offline node.
+// checkPlacementLocked rejects a placement on an unknown, offline,
+// cordoned or full node.
 func (f *FSM) checkPlacementLocked(t *types.Task, u types.TaskStatusUpdate) error {
 	if u.Status != types.TaskScheduled {
 		return nil
@@ -120,6 +121,9 @@ func (f *FSM) checkPlacementLocked(t *types.Task, u types.TaskStatusUpdate) erro
 	}
 	if n.Status != types.NodeOnline || n.Unschedulable {
 		return fmt.Errorf("place task %s on %s node %s (unschedulable %v): %w", t.TaskID, n.Status, n.NodeID, n.Unschedulable, ErrConflict)
+	}
+	if view := f.nodeViewLocked(n); view.RunningTasks+view.RunningPods >= view.Capacity {
+		return fmt.Errorf("place task %s: node %s runs %d of %d workloads: %w", t.TaskID, n.NodeID, view.RunningTasks+view.RunningPods, view.Capacity, ErrInsufficientResources)
 	}
 	return nil
 }

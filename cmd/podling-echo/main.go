@@ -48,6 +48,7 @@ type options struct {
 	lines    int
 	sleep    time.Duration
 	getURL   string
+	serveFor time.Duration
 }
 
 func main() {
@@ -67,6 +68,11 @@ func main() {
 	if opts.getURL != "" {
 		os.Exit(runGet(ctx, opts.getURL))
 	}
+	if opts.serveFor > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.serveFor)
+		defer cancel()
+	}
 	if err := serve(ctx, opts.addr); err != nil {
 		log.Fatalf("podling-echo: %v", err)
 	}
@@ -74,11 +80,12 @@ func main() {
 
 // envNames maps each flag to the environment variable that sets it.
 var envNames = map[string]string{
-	"addr":  "ECHO_ADDR",
-	"exit":  "ECHO_EXIT_CODE",
-	"get":   "ECHO_GET",
-	"lines": "ECHO_LINES",
-	"sleep": "ECHO_SLEEP",
+	"addr":      "ECHO_ADDR",
+	"exit":      "ECHO_EXIT_CODE",
+	"get":       "ECHO_GET",
+	"serve-for": "ECHO_SERVE_FOR",
+	"lines":     "ECHO_LINES",
+	"sleep":     "ECHO_SLEEP",
 }
 
 func parseOptions(args []string) (options, error) {
@@ -87,7 +94,8 @@ func parseOptions(args []string) (options, error) {
 	exitCode := fs.String("exit", "", "exit with this code (0-255) instead of serving (env ECHO_EXIT_CODE)")
 	lines := fs.Int("lines", 1, "with -exit, number of numbered lines to print first (env ECHO_LINES)")
 	sleep := fs.Duration("sleep", 0, "with -exit, time to wait before exiting, such as 2s (env ECHO_SLEEP)")
-	getURL := fs.String("get", "", "send one GET request to this URL, print the body and exit 0 on a 2xx status, else 1 (env ECHO_GET)")
+	getURL := fs.String("get", "", "send one GET request to this URL, print the body and exit 0 on a 2xx status, else 1; a refused connection is retried for 10s (env ECHO_GET)")
+	serveFor := fs.Duration("serve-for", 0, "serve this long, such as 3s, then exit 0; 0 serves until stopped (env ECHO_SERVE_FOR)")
 	if err := setFromEnv(fs); err != nil {
 		return options{}, err
 	}
@@ -95,7 +103,7 @@ func parseOptions(args []string) (options, error) {
 		return options{}, err
 	}
 
-	opts := options{addr: *addr, lines: *lines, sleep: *sleep, getURL: *getURL}
+	opts := options{addr: *addr, lines: *lines, sleep: *sleep, getURL: *getURL, serveFor: *serveFor}
 	if *exitCode == "" {
 		return opts, nil
 	}
@@ -135,7 +143,7 @@ func runGet(ctx context.Context, url string) int {
 		fmt.Fprintf(os.Stderr, "podling-echo: invalid -get URL %q: %v\n", url, err)
 		return 1
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := getWithRetry(ctx, req)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "podling-echo: GET %s failed: %v\n", url, err)
 		return 1
@@ -150,6 +158,23 @@ func runGet(ctx context.Context, url string) int {
 		return 1
 	}
 	return 0
+}
+
+// getWithRetry sends req, trying again while the connection is refused and
+// ctx lasts, so a container started beside a server it calls need not wait
+// for it first.
+func getWithRetry(ctx context.Context, req *http.Request) (*http.Response, error) {
+	for {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil || !errors.Is(err, syscall.ECONNREFUSED) {
+			return resp, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // newHandler returns the server's routes: the probe paths and the echo.

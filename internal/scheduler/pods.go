@@ -69,11 +69,17 @@ func (s *Scheduler) markUnschedulable(ctx context.Context, pod types.Pod, messag
 // CPU and memory on any online node, so a user can tell which request is
 // too large.
 func unschedulableMessage(requests types.ResourceList, slots []*slot) string {
-	if len(slots) == 0 {
+	var open []*slot
+	for _, sl := range slots {
+		if sl.free > 0 {
+			open = append(open, sl)
+		}
+	}
+	if len(open) == 0 {
 		return "no online node has a free slot"
 	}
 	var most types.ResourceList
-	for _, sl := range slots {
+	for _, sl := range open {
 		most.CPUMillis = max(most.CPUMillis, sl.resources.CPUMillis)
 		most.MemoryBytes = max(most.MemoryBytes, sl.resources.MemoryBytes)
 	}
