@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podling/podling/internal/runtime"
 	"github.com/podling/podling/internal/testutil"
 	"github.com/podling/podling/internal/types"
 )
@@ -84,7 +85,9 @@ type localCluster struct {
 	nodeID     string
 }
 
-func startLocalCluster(t *testing.T, bins binaries) *localCluster {
+// startLocalCluster starts three masters and one worker whose pods use
+// the given pause image and a network of the test's own.
+func startLocalCluster(t *testing.T, bins binaries, pauseImage string) *localCluster {
 	t.Helper()
 	lc := &localCluster{nodeID: fmt.Sprintf("e2e-worker-%d", time.Now().UnixNano()%1e6)}
 	var peers []string
@@ -102,12 +105,14 @@ func startLocalCluster(t *testing.T, bins binaries) *localCluster {
 			"-data-dir", filepath.Join(data, fmt.Sprintf("m%d", i+1)), "-peers", strings.Join(peers, ","),
 			"-log-level", "debug"))
 	}
+	network := testutil.NetworkName(t, dockerClient)
+	testutil.RemoveContainersAtCleanup(t, dockerClient, runtime.LabelNodeID, lc.nodeID)
 	workerAddr := freeAddr(t)
 	_, port, _ := net.SplitHostPort(workerAddr)
 	lc.worker = startProcess(t, "worker", bins.worker,
 		"-node-id", lc.nodeID, "-hostname", "127.0.0.1", "-port", port, "-listen-addr", workerAddr,
-		"-masters", strings.Join(lc.masterURLs, ","), "-heartbeat-interval", "1s", "-log-level", "debug")
-	t.Cleanup(func() { removeNodeContainers(t, lc.nodeID) })
+		"-masters", strings.Join(lc.masterURLs, ","), "-heartbeat-interval", "1s", "-log-level", "debug",
+		"-network", network, "-pause-image", pauseImage, "-host-port-ip", "127.0.0.1")
 	lc.waitNodeOnline(t)
 	return lc
 }

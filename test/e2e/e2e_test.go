@@ -4,7 +4,6 @@
 package e2e
 
 import (
-	"context"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,11 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 
-	"github.com/podling/podling/internal/runtime"
 	"github.com/podling/podling/internal/testutil"
 	"github.com/podling/podling/internal/types"
 )
@@ -40,26 +36,23 @@ func buildBinaries(t *testing.T) binaries {
 	return binaries{master: filepath.Join(dir, "podling-master"), worker: filepath.Join(dir, "podling-worker")}
 }
 
+// dockerClient is the engine the tests check containers on.
 var dockerClient *client.Client
 
-func removeNodeContainers(t *testing.T, nodeID string) {
-	if dockerClient == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	list, err := dockerClient.ContainerList(ctx, container.ListOptions{
-		All: true, Filters: filters.NewArgs(filters.Arg("label", runtime.LabelNodeID+"="+nodeID)),
-	})
-	if err != nil {
-		t.Logf("list containers of %s: %v", nodeID, err)
-		return
-	}
-	for _, c := range list {
-		if err := dockerClient.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil {
-			t.Logf("remove container %s: %v", c.ID, err)
-		}
-	}
+// images holds the tags of the images a test built.
+type images struct {
+	echo, pause string
+}
+
+// buildImages builds the demo workload and the pause image under tags of
+// this test's own, removed when it ends.
+func buildImages(t *testing.T) images {
+	t.Helper()
+	suffix := testutil.RandomSuffix(t)
+	imgs := images{echo: "podling/echo:e2e-" + suffix, pause: "podling/pause:e2e-" + suffix}
+	testutil.BuildGoImage(t, dockerClient, "github.com/podling/podling/cmd/podling-echo", imgs.echo)
+	testutil.BuildGoImage(t, dockerClient, "github.com/podling/podling/cmd/podling-pause", imgs.pause)
+	return imgs
 }
 
 func TestE2E_TasksRunOnDockerAcrossThreeMasters(t *testing.T) {
@@ -67,9 +60,9 @@ func TestE2E_TasksRunOnDockerAcrossThreeMasters(t *testing.T) {
 		t.Skip("end-to-end test skipped in -short mode")
 	}
 	dockerClient = testutil.RequireDocker(t)
-	image := "podling/echo:e2e-" + testutil.RandomSuffix(t)
-	testutil.BuildGoImage(t, dockerClient, "github.com/podling/podling/cmd/podling-echo", image)
-	lc := startLocalCluster(t, buildBinaries(t))
+	imgs := buildImages(t)
+	image := imgs.echo
+	lc := startLocalCluster(t, buildBinaries(t), imgs.pause)
 
 	t.Run("completed task is seen on every master", func(t *testing.T) {
 		_, follower := lc.leaderAndFollower(t)
