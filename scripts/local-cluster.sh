@@ -91,6 +91,7 @@ down() {
   if [ -n "$containers" ]; then
     docker rm -f $containers >/dev/null
   fi
+  docker network rm podling >/dev/null 2>&1 || true
   echo "local cluster stopped"
 }
 

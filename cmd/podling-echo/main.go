@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -49,6 +50,8 @@ type options struct {
 	sleep    time.Duration
 	getURL   string
 	serveFor time.Duration
+	// addrIsDefault is set when no flag or variable chose the address.
+	addrIsDefault bool
 }
 
 func main() {
@@ -73,7 +76,7 @@ func main() {
 		ctx, cancel = context.WithTimeout(ctx, opts.serveFor)
 		defer cancel()
 	}
-	if err := serve(ctx, opts.addr); err != nil {
+	if err := serve(ctx, opts.addr, opts.addrIsDefault); err != nil {
 		log.Fatalf("podling-echo: %v", err)
 	}
 }
@@ -90,7 +93,7 @@ var envNames = map[string]string{
 
 func parseOptions(args []string) (options, error) {
 	fs := flag.NewFlagSet("podling-echo", flag.ContinueOnError)
-	addr := fs.String("addr", ":8080", "listen address of the echo server (env ECHO_ADDR)")
+	addr := fs.String("addr", ":8080", "listen address of the echo server (env ECHO_ADDR; PORT=N means :N); when the default port is taken, a free one is used")
 	exitCode := fs.String("exit", "", "exit with this code (0-255) instead of serving (env ECHO_EXIT_CODE)")
 	lines := fs.Int("lines", 1, "with -exit, number of numbered lines to print first (env ECHO_LINES)")
 	sleep := fs.Duration("sleep", 0, "with -exit, time to wait before exiting, such as 2s (env ECHO_SLEEP)")
@@ -104,6 +107,12 @@ func parseOptions(args []string) (options, error) {
 	}
 
 	opts := options{addr: *addr, lines: *lines, sleep: *sleep, getURL: *getURL, serveFor: *serveFor}
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "addr" })
+	if port := os.Getenv("PORT"); port != "" && !explicit {
+		opts.addr, explicit = ":"+port, true
+	}
+	opts.addrIsDefault = !explicit
 	if *exitCode == "" {
 		return opts, nil
 	}
@@ -197,16 +206,26 @@ func newHandler() http.Handler {
 	return mux
 }
 
-func serve(ctx context.Context, addr string) error {
-	server := &http.Server{Addr: addr, Handler: newHandler(), ReadHeaderTimeout: 10 * time.Second}
+// serve runs the echo server on addr until ctx ends. When addr is the
+// default and its port is taken, as by another echo container in the same
+// pod, it listens on a free port instead and prints which.
+func serve(ctx context.Context, addr string, isDefault bool) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil && isDefault && errors.Is(err, syscall.EADDRINUSE) {
+		ln, err = net.Listen("tcp", ":0")
+	}
+	if err != nil {
+		return err
+	}
+	server := &http.Server{Handler: newHandler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = server.Shutdown(shutdownCtx)
 	}()
-	fmt.Printf("podling-echo listening on %s\n", addr)
-	if err := server.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+	fmt.Printf("podling-echo listening on %s\n", ln.Addr())
+	if err := server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	fmt.Println("podling-echo stopped")
