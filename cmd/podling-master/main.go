@@ -72,11 +72,11 @@ func (o *options) check() error {
 	if o.heartbeatTTL <= 0 {
 		return fmt.Errorf("-heartbeat-ttl must be positive, got %s", o.heartbeatTTL)
 	}
-	// NOTE: joining a running cluster and JWT authentication are not built
-	// yet; refusing the flags is better than ignoring them.
-	if o.join != "" {
-		return errors.New("-join is not supported yet: start founders with the same -peers list")
+	if o.join != "" && o.peers != "" {
+		return errors.New("-join and -peers exclude each other: founders share -peers, later masters -join")
 	}
+	// NOTE: JWT authentication is not built yet; refusing the flag is
+	// better than ignoring it.
 	if o.jwtSecretFile != "" {
 		return errors.New("-jwt-secret-file is not supported yet: authentication is off")
 	}
@@ -100,7 +100,7 @@ func run(args []string) error {
 
 	m, err := master.Start(master.Config{
 		ID: o.id, HTTPAddr: o.httpAddr, AdvertiseHTTP: o.advertiseHTTP, RaftAddr: o.raftAddr,
-		RaftAdvertise: o.raftAdvertise, DataDir: o.dataDir, Peers: peers, HeartbeatTTL: o.heartbeatTTL, Logger: logger,
+		RaftAdvertise: o.raftAdvertise, DataDir: o.dataDir, Peers: peers, Join: o.join, HeartbeatTTL: o.heartbeatTTL, Logger: logger,
 	})
 	if err != nil {
 		return err

@@ -50,6 +50,7 @@ var errorStatus = []struct {
 	{errRouteNotFound, http.StatusNotFound, "not_found"},
 	{errMethodNotAllowed, http.StatusMethodNotAllowed, "method_not_allowed"},
 	{fsm.ErrNotFound, http.StatusNotFound, "not_found"},
+	{cluster.ErrUnknownMember, http.StatusNotFound, "not_found"},
 	{fsm.ErrAlreadyExists, http.StatusConflict, "already_exists"},
 	{fsm.ErrIllegalTransition, http.StatusConflict, "illegal_transition"},
 	{fsm.ErrConflict, http.StatusConflict, "conflict"},

@@ -65,6 +65,11 @@ type Config struct {
 	Forwarder  *forward.Forwarder
 	Heartbeats HeartbeatRecorder
 	Workers    Workers
+	// Membership and Addresses serve the cluster endpoints; Peers is the
+	// client for health checks of other masters.
+	Membership Membership
+	Addresses  Addresses
+	Peers      *http.Client
 	// NodeRegistered, when set, is called on the leader after a node
 	// registers or comes back online, so its work can be checked.
 	NodeRegistered func(nodeID string)
@@ -89,6 +94,9 @@ type Server struct {
 	heartbeats HeartbeatRecorder
 	workers    Workers
 	registered func(nodeID string)
+	membership Membership
+	addresses  Addresses
+	peers      *http.Client
 	logger     hclog.Logger
 	maxBody    int64
 	readWait   time.Duration
@@ -102,6 +110,7 @@ type Server struct {
 func New(cfg Config) *Server {
 	s := &Server{
 		raft: cfg.Raft, state: cfg.State, forwarder: cfg.Forwarder, heartbeats: cfg.Heartbeats, workers: cfg.Workers, registered: cfg.NodeRegistered,
+		membership: cfg.Membership, addresses: cfg.Addresses, peers: cfg.Peers,
 		logger: cfg.Logger.Named("api"), maxBody: cfg.MaxBodyBytes, readWait: cfg.ReadTimeout,
 		readyWait: cfg.ReadyWait, auth: cfg.AuthEnabled, now: cfg.Now,
 	}
@@ -125,6 +134,9 @@ func (s *Server) setDefaults() {
 	}
 	if s.registered == nil {
 		s.registered = func(string) {}
+	}
+	if s.peers == nil {
+		s.peers = &http.Client{Timeout: memberCheckTimeout}
 	}
 }
 
@@ -175,6 +187,11 @@ func (s *Server) routes() *mux.Router {
 	r.Handle(v1+"/nodes/{nodeId}/uncordon", s.leaderOnly(s.uncordonNode)).Methods(http.MethodPost)
 	r.Handle(v1+"/nodes/{nodeId}/leave", s.leaderOnly(s.leaveNode)).Methods(http.MethodPost)
 	r.Handle(v1+"/nodes", s.linearizable(s.adapt(s.listNodes))).Methods(http.MethodGet)
+
+	r.Handle(v1+"/cluster", s.adapt(s.clusterInfo)).Methods(http.MethodGet)
+	r.Handle(v1+"/cluster/join", s.leaderOnly(s.joinCluster)).Methods(http.MethodPost)
+	r.Handle(v1+"/cluster/members/{memberId}", s.leaderOnly(s.removeMember)).Methods(http.MethodDelete)
+	r.Handle(v1+"/cluster/leadership/transfer", s.leaderOnly(s.transferLeadership)).Methods(http.MethodPost)
 	return r
 }
 

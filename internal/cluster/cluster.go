@@ -100,7 +100,10 @@ type Config struct {
 	// Peers bootstraps a new cluster with these founders. Empty means a
 	// single-node cluster of this master alone. Ignored when DataDir already
 	// holds Raft state.
-	Peers  []Peer
+	Peers []Peer
+	// Join, when set, skips the bootstrap: the master waits to be added to
+	// a running cluster.
+	Join   bool
 	FSM    *fsm.FSM
 	Logger hclog.Logger
 	Timing Timing
@@ -115,6 +118,7 @@ type Node struct {
 	transport  *raft.NetworkTransport
 	timing     Timing
 	leadership *leadership
+	hadState   bool
 	logger     hclog.Logger
 }
 

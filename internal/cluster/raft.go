@@ -52,8 +52,13 @@ func (n *Node) startRaft(cfg Config, logger hclog.Logger) error {
 		return fmt.Errorf("start raft: %w", err)
 	}
 	n.raft = r
-	if existing {
+	n.hadState = existing
+	switch {
+	case existing:
 		n.logger.Info("found existing raft state, not bootstrapping", "data_dir", cfg.DataDir)
+		return nil
+	case cfg.Join:
+		n.logger.Info("waiting to be added to a running cluster")
 		return nil
 	}
 	return n.bootstrap(cfg)

@@ -34,6 +34,9 @@ type Config struct {
 	RaftAdvertise string
 	DataDir       string
 	Peers         []cluster.Peer
+	// Join is the API URL of a member of a running cluster that this
+	// master, when it has no state yet, asks to be added to.
+	Join string
 	// HeartbeatTTL is the silence after which a worker is declared lost.
 	HeartbeatTTL time.Duration
 	// HeartbeatBatch is how often the leader writes last-seen times to the
@@ -80,7 +83,7 @@ func Start(cfg Config) (*Master, error) {
 	}
 	node, err := cluster.Open(cluster.Config{
 		ID: cfg.ID, BindAddr: cfg.RaftAddr, Advertise: cfg.RaftAdvertise, DataDir: cfg.DataDir,
-		Peers: cfg.Peers, FSM: m.fsm, Logger: cfg.Logger, Timing: cfg.Timing,
+		Peers: cfg.Peers, Join: cfg.Join != "", FSM: m.fsm, Logger: cfg.Logger, Timing: cfg.Timing,
 	})
 	if err != nil {
 		_ = m.listener.Close()
@@ -141,12 +144,19 @@ func (m *Master) wire() {
 	streams := workerclient.New(&http.Client{})
 	handler := api.New(api.Config{
 		Raft: m.node, State: m.fsm, Forwarder: m.forwarder, Heartbeats: m.tracker, Workers: streams,
-		NodeRegistered: m.reconciler.NodeRegistered, Logger: m.logger,
+		Membership: m.node, Addresses: m.fsm, NodeRegistered: m.reconciler.NodeRegistered, Logger: m.logger,
 	})
 	m.httpServer = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 }
 
 func (m *Master) serve() {
+	if m.cfg.Join != "" && !m.node.HadState() {
+		m.stopped.Add(1)
+		go func() {
+			defer m.stopped.Done()
+			m.join(m.stopCtx)
+		}()
+	}
 	m.stopped.Add(3)
 	go func() {
 		defer m.stopped.Done()
