@@ -98,13 +98,13 @@ func (w *Worker) waitForExit(ctx context.Context, log hclog.Logger, containerID 
 // adopt takes over a container found at start-up and follows it like one
 // this process started. A container that was created but never started is
 // started now; a dead one is reported failed.
-func (w *Worker) adopt(ctx context.Context, c runtime.Container) {
+func (w *Worker) adopt(c runtime.Container) {
 	t, added := w.tasks.add(taskFromContainer(c))
 	if !added {
 		return
 	}
 	w.log.Info("adopting container", "task_id", c.TaskID, "container_id", c.ID, "state", c.State)
-	w.goTask(func() {
+	w.goFollow(t, func(ctx context.Context) {
 		switch c.State {
 		case runtime.StateCreated:
 			w.runTask(ctx, t, runtime.Spec{TaskID: c.TaskID, Image: c.Image})
@@ -115,6 +115,18 @@ func (w *Worker) adopt(ctx context.Context, c runtime.Container) {
 		default:
 			w.followContainer(ctx, t, c.ID)
 		}
+	})
+}
+
+// goFollow runs fn, which starts or follows t's container, in a task
+// goroutine. Its context ends with the worker's task context, or earlier
+// when the task is removed.
+func (w *Worker) goFollow(t *task, fn func(ctx context.Context)) {
+	ctx, cancel := context.WithCancel(w.taskCtx)
+	t.setCancel(cancel)
+	w.goTask(func() {
+		defer cancel()
+		fn(ctx)
 	})
 }
 
@@ -130,7 +142,7 @@ func (w *Worker) adoptAll(ctx context.Context) error {
 			w.log.Warn("ignoring container with invalid task id label", "container_id", c.ID, "task_id", c.TaskID)
 			continue
 		}
-		w.adopt(ctx, c)
+		w.adopt(c)
 		adopted++
 	}
 	w.log.Info("adopted containers", "node_id", w.cfg.NodeID, "count", adopted)

@@ -56,6 +56,7 @@ func (w *Worker) handleExecutePod(rw http.ResponseWriter, r *http.Request) error
 	d := dispatch{term: req.Term, index: req.Index}
 	p, added, err := w.pods.accept(id, d, func() *pod { return newPod(w, req.Pod) })
 	if err != nil {
+		w.log.Info("rejected pod dispatch", "pod_id", id, "term", req.Term, "index", req.Index, "error", err)
 		return err
 	}
 	status := http.StatusOK

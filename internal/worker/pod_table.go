@@ -12,22 +12,14 @@ type podTable struct {
 	pods map[string]*pod
 	// deleting contains the IDs of pods whose deletion is under way.
 	deleting map[string]bool
-	// dispatches contains the latest dispatch accepted for each pod ID.
-	// Entries outlive the pod, so a delayed dispatch from an old leader
+	// dispatches holds the latest dispatch accepted for each pod ID. Its
+	// entries outlive the pod, so a delayed dispatch from an old leader
 	// cannot start a deleted pod again.
-	// NOTE: entries are never dropped, which costs some tens of bytes per
-	// pod the worker has ever run until it restarts.
-	dispatches map[string]dispatch
-}
-
-// dispatch is the Raft term of the leader that dispatched a pod and the
-// log index of the pod's placement.
-type dispatch struct {
-	term, index uint64
+	dispatches fence
 }
 
 func newPodTable() *podTable {
-	return &podTable{pods: make(map[string]*pod), deleting: make(map[string]bool), dispatches: make(map[string]dispatch)}
+	return &podTable{pods: make(map[string]*pod), deleting: make(map[string]bool), dispatches: newFence("pod")}
 }
 
 func (pt *podTable) get(id string) (*pod, bool) {
@@ -45,14 +37,13 @@ func (pt *podTable) get(id string) (*pod, bool) {
 func (pt *podTable) accept(id string, d dispatch, create func() *pod) (p *pod, added bool, err error) {
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
-	if latest := pt.dispatches[id]; d.term < latest.term {
-		return nil, false, newAPIError(http.StatusConflict, codeStaleTerm,
-			"dispatch of pod %s has term %d, lower than term %d already accepted", id, d.term, latest.term)
+	if err := pt.dispatches.check(id, d); err != nil {
+		return nil, false, err
 	}
 	if pt.deleting[id] {
 		return nil, false, newAPIError(http.StatusConflict, codeDeleting, "pod %s is being deleted; dispatch it again later", id)
 	}
-	pt.dispatches[id] = d
+	pt.dispatches.record(id, d)
 	if known, ok := pt.pods[id]; ok {
 		return known, false, nil
 	}

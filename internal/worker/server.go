@@ -69,8 +69,10 @@ func (w *Worker) handleHealth(rw http.ResponseWriter, _ *http.Request) error {
 	return nil
 }
 
-// handleExecute accepts a task. For a task this worker already has a
-// container for, it responds 200 with Started false. For a new one it
+// handleExecute accepts a task. A dispatch whose term is lower than one
+// already accepted for the task is rejected with 409 and the code
+// stale_term. For a task this worker already has a container for, it
+// responds 200 with Started false. For a new one it
 // responds 202 once the start attempt has finished or the request ended,
 // whichever comes first. A failed start is reported to the masters, not in
 // this response.
@@ -86,8 +88,12 @@ func (w *Worker) handleExecute(rw http.ResponseWriter, r *http.Request) error {
 	if err := validateExecute(id, req.Task); err != nil {
 		return err
 	}
+	if err := w.tasks.accept(id, dispatch{term: req.Term, index: req.Index}); err != nil {
+		w.log.Info("rejected stale task dispatch", "task_id", id, "term", req.Term, "index", req.Index, "error", err)
+		return err
+	}
 
-	t, started, err := w.execute(r.Context(), req.Task)
+	t, started, err := w.execute(r.Context(), req.Task, req.Term)
 	if err != nil {
 		return err
 	}
@@ -117,13 +123,13 @@ func validateExecute(pathID string, task types.Task) error {
 // execute returns the task's record, starting its container unless the
 // worker already tracks the task or the runtime already has a container for
 // it. started is true when this call started the task.
-func (w *Worker) execute(ctx context.Context, spec types.Task) (t *task, started bool, err error) {
+func (w *Worker) execute(ctx context.Context, spec types.Task, term uint64) (t *task, started bool, err error) {
 	if t, ok := w.tasks.get(spec.TaskID); ok {
 		return t, false, nil
 	}
 	c, err := w.rt.Find(ctx, spec.TaskID)
 	if err == nil {
-		w.adopt(w.taskCtx, c)
+		w.adopt(c)
 		t, _ := w.tasks.get(spec.TaskID)
 		return t, false, nil
 	}
@@ -133,9 +139,9 @@ func (w *Worker) execute(ctx context.Context, spec types.Task) (t *task, started
 
 	t, added := w.tasks.add(newTask(spec.TaskID, spec.Image))
 	if added {
-		w.log.Info("executing task", "task_id", spec.TaskID, "image", spec.Image)
-		w.goTask(func() {
-			w.runTask(w.taskCtx, t, runtime.Spec{TaskID: spec.TaskID, Name: spec.Name, Image: spec.Image, Env: spec.Env})
+		w.log.Info("executing task", "task_id", spec.TaskID, "image", spec.Image, "term", term)
+		w.goFollow(t, func(ctx context.Context) {
+			w.runTask(ctx, t, runtime.Spec{TaskID: spec.TaskID, Name: spec.Name, Image: spec.Image, Env: spec.Env})
 		})
 	}
 	return t, added, nil

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"fmt"
 	"sync"
 
@@ -21,6 +22,8 @@ type task struct {
 	containerID string
 	exitCode    *int
 	message     string
+	// cancel ends the goroutine that starts and follows the container.
+	cancel context.CancelFunc
 }
 
 func newTask(id, image string) *task {
@@ -61,6 +64,25 @@ func exitMessage(code int) string {
 	return fmt.Sprintf("container exited with code %d", code)
 }
 
+// setCancel records the function that ends the task's goroutine.
+func (t *task) setCancel(cancel context.CancelFunc) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.cancel = cancel
+}
+
+// stopFollowing ends the task's goroutine, if it has one, and waits until
+// its start attempt has finished. The container is left as it is.
+func (t *task) stopFollowing() {
+	t.mu.Lock()
+	cancel := t.cancel
+	t.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	<-t.started
+}
+
 // update records a status change.
 func (t *task) update(u types.TaskStatusUpdate) {
 	t.mu.Lock()
@@ -86,15 +108,29 @@ func (t *task) snapshot() types.WorkerTaskStatus {
 	}
 }
 
-// taskTable is the set of tasks this worker tracks, by task ID. It is safe
-// for concurrent use.
+// taskTable is the set of tasks this worker tracks, by task ID, and the
+// fence against stale dispatches. It is safe for concurrent use.
 type taskTable struct {
 	mu    sync.Mutex
 	tasks map[string]*task
+	// dispatches holds the latest dispatch accepted for each task ID.
+	dispatches fence
 }
 
 func newTaskTable() *taskTable {
-	return &taskTable{tasks: make(map[string]*task)}
+	return &taskTable{tasks: make(map[string]*task), dispatches: newFence("task")}
+}
+
+// accept records dispatch d of the task id, or returns a 409 error when a
+// dispatch with a higher term was accepted for it before.
+func (tt *taskTable) accept(id string, d dispatch) error {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	if err := tt.dispatches.check(id, d); err != nil {
+		return err
+	}
+	tt.dispatches.record(id, d)
+	return nil
 }
 
 func (tt *taskTable) get(id string) (*task, bool) {
@@ -114,4 +150,14 @@ func (tt *taskTable) add(t *task) (*task, bool) {
 	}
 	tt.tasks[t.id] = t
 	return t, true
+}
+
+// remove forgets t, unless the table holds another record for its ID. The
+// task's latest dispatch is kept.
+func (tt *taskTable) remove(t *task) {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	if tt.tasks[t.id] == t {
+		delete(tt.tasks, t.id)
+	}
 }
