@@ -169,3 +169,24 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.notifyLocked(data.AppliedIndex)
 	return nil
 }
+
+// CheckSnapshot reads a whole snapshot and reports whether Restore would
+// accept it, without touching any state.
+func CheckSnapshot(r io.Reader) error {
+	_, err := readSnapshot(r)
+	return err
+}
+
+// WriteSnapshot writes the whole state in the snapshot format to w, for a
+// backup that Restore, or a cluster's restore endpoint, reads back.
+func (f *FSM) WriteSnapshot(w io.Writer) error {
+	snap, err := f.Snapshot()
+	if err != nil {
+		return err
+	}
+	defer snap.Release()
+	if err := json.NewEncoder(w).Encode(snap.(*snapshotData)); err != nil {
+		return fmt.Errorf("write snapshot: %w", err)
+	}
+	return nil
+}

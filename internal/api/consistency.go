@@ -19,8 +19,13 @@ type writeFunc func(r *http.Request, body []byte) (reply, error)
 // leaderOnly serves a write on the leader and forwards it from a follower.
 // A request that was already forwarded once is never forwarded again.
 func (s *Server) leaderOnly(h writeFunc) http.Handler {
+	return s.leaderOnlyLimit(s.maxBody, h)
+}
+
+// leaderOnlyLimit is leaderOnly with its own limit on the body size.
+func (s *Server) leaderOnlyLimit(limit int64, h writeFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := readBody(r, s.maxBody)
+		body, err := readBody(r, limit)
 		if err != nil {
 			s.writeError(w, r, err)
 			return

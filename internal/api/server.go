@@ -70,6 +70,8 @@ type Config struct {
 	Membership Membership
 	Addresses  Addresses
 	Peers      *http.Client
+	Backup     Backup
+	Restorer   Restorer
 	// NodeRegistered, when set, is called on the leader after a node
 	// registers or comes back online, so its work can be checked.
 	NodeRegistered func(nodeID string)
@@ -97,6 +99,8 @@ type Server struct {
 	membership Membership
 	addresses  Addresses
 	peers      *http.Client
+	backup     Backup
+	restorer   Restorer
 	logger     hclog.Logger
 	maxBody    int64
 	readWait   time.Duration
@@ -110,7 +114,7 @@ type Server struct {
 func New(cfg Config) *Server {
 	s := &Server{
 		raft: cfg.Raft, state: cfg.State, forwarder: cfg.Forwarder, heartbeats: cfg.Heartbeats, workers: cfg.Workers, registered: cfg.NodeRegistered,
-		membership: cfg.Membership, addresses: cfg.Addresses, peers: cfg.Peers,
+		membership: cfg.Membership, addresses: cfg.Addresses, peers: cfg.Peers, backup: cfg.Backup, restorer: cfg.Restorer,
 		logger: cfg.Logger.Named("api"), maxBody: cfg.MaxBodyBytes, readWait: cfg.ReadTimeout,
 		readyWait: cfg.ReadyWait, auth: cfg.AuthEnabled, now: cfg.Now,
 	}
@@ -192,6 +196,8 @@ func (s *Server) routes() *mux.Router {
 	r.Handle(v1+"/cluster/join", s.leaderOnly(s.joinCluster)).Methods(http.MethodPost)
 	r.Handle(v1+"/cluster/members/{memberId}", s.leaderOnly(s.removeMember)).Methods(http.MethodDelete)
 	r.Handle(v1+"/cluster/leadership/transfer", s.leaderOnly(s.transferLeadership)).Methods(http.MethodPost)
+	r.Handle(v1+"/cluster/snapshot", s.linearizable(http.HandlerFunc(s.saveSnapshot))).Methods(http.MethodGet)
+	r.Handle(v1+"/cluster/snapshot/restore", s.leaderOnlyLimit(MaxSnapshotBytes, s.restoreSnapshot)).Methods(http.MethodPost)
 	return r
 }
 

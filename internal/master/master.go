@@ -144,7 +144,8 @@ func (m *Master) wire() {
 	streams := workerclient.New(&http.Client{})
 	handler := api.New(api.Config{
 		Raft: m.node, State: m.fsm, Forwarder: m.forwarder, Heartbeats: m.tracker, Workers: streams,
-		Membership: m.node, Addresses: m.fsm, NodeRegistered: m.reconciler.NodeRegistered, Logger: m.logger,
+		Membership: m.node, Addresses: m.fsm, Backup: m.fsm, Restorer: m.node,
+		NodeRegistered: m.reconciler.NodeRegistered, Logger: m.logger,
 	})
 	m.httpServer = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 }
