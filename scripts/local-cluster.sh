@@ -57,7 +57,7 @@ up() {
       -raft-addr "127.0.0.1:700$((i - 1))" -data-dir "data/m$i" -peers "$PEERS"
   done
   start worker "$BIN/podling-worker" -node-id worker-1 -hostname 127.0.0.1 -port 8081 \
-    -listen-addr 127.0.0.1:8081 -masters "$MASTERS"
+    -listen-addr 127.0.0.1:8081 -host-port-ip 127.0.0.1 -masters "$MASTERS"
   wait_ready
   echo "cluster is up: masters $MASTERS, worker-1 on http://127.0.0.1:8081"
 

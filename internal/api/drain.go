@@ -41,6 +41,9 @@ func (s *Server) drainNode(r *http.Request, _ []byte) (reply, error) {
 			return reply{}, err
 		}
 	}
+	if drained, ok := s.state.Node(node.NodeID); ok {
+		result.Node = drained // with the moved pods' resources freed
+	}
 	return reply{status: http.StatusOK, body: result, index: res.Index}, nil
 }
 

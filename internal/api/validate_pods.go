@@ -110,6 +110,7 @@ func validateContainers(containers []types.Container) error {
 		return invalid("containers", "has %d containers, the limit is %d", len(containers), maxContainers)
 	}
 	names := map[string]bool{}
+	hostPorts := map[int]bool{}
 	for i, c := range containers {
 		field := fmt.Sprintf("containers[%d]", i)
 		if err := validateContainer(field, c); err != nil {
@@ -119,6 +120,12 @@ func validateContainers(containers []types.Container) error {
 			return invalid(field+".name", "%q is used by another container of the pod", c.Name)
 		}
 		names[c.Name] = true
+		for j, p := range c.Ports {
+			if p.HostPort != 0 && hostPorts[p.HostPort] {
+				return invalid(fmt.Sprintf("%s.ports[%d].hostPort", field, j), "%d is published twice in the pod", p.HostPort)
+			}
+			hostPorts[p.HostPort] = true
+		}
 	}
 	return nil
 }

@@ -45,7 +45,9 @@ func (n *Node) Propose(ctx context.Context, cmd fsm.Command) (Result, error) {
 	}
 	res := Result{Value: future.Response(), Index: future.Index()}
 	if fsmErr, ok := res.Value.(error); ok {
-		return Result{Index: res.Index}, fmt.Errorf("apply %s: %w", cmd.Type(), fsmErr)
+		// The state machine's errors name the object and the cause, which
+		// is what a client needs; the command type would only add noise.
+		return Result{Index: res.Index}, fsmErr
 	}
 	return res, nil
 }

@@ -18,12 +18,13 @@ func (s *Scheduler) placePendingPods(ctx context.Context) {
 	if len(pending) == 0 {
 		return
 	}
-	free := freeSlots(s.cfg.State.Nodes())
+	nodes := s.cfg.State.Nodes()
+	free := freeSlots(nodes)
 	for _, pod := range pending {
 		requests := pod.Requests()
 		node, ok := pickNode(free, requests)
 		if !ok {
-			s.markUnschedulable(ctx, pod, unschedulableMessage(requests, free))
+			s.markUnschedulable(ctx, pod, unschedulableMessage(requests, free, nodes))
 			continue
 		}
 		if err := s.placePod(ctx, pod, node.node); err != nil {
@@ -65,18 +66,33 @@ func (s *Scheduler) markUnschedulable(ctx context.Context, pod types.Pod, messag
 	s.logger.Info("pod unschedulable", "pod_id", pod.PodID, "reason", message)
 }
 
-// unschedulableMessage states what the pod requests and the largest free
-// CPU and memory on any online node, so a user can tell which request is
-// too large.
-func unschedulableMessage(requests types.ResourceList, slots []*slot) string {
+// unschedulableMessage says why no node takes the pod: no node online,
+// every online node cordoned, no free slot, or else what the pod requests
+// and the largest free CPU and memory on any node, so a user can tell
+// which request is too large.
+func unschedulableMessage(requests types.ResourceList, slots []*slot, nodes []types.Node) string {
+	online, cordoned := 0, 0
+	for _, n := range nodes {
+		if n.Status == types.NodeOnline {
+			online++
+			if n.Unschedulable {
+				cordoned++
+			}
+		}
+	}
 	var open []*slot
 	for _, sl := range slots {
 		if sl.free > 0 {
 			open = append(open, sl)
 		}
 	}
-	if len(open) == 0 {
-		return "no online node has a free slot"
+	switch {
+	case online == 0:
+		return "no node is online"
+	case cordoned == online:
+		return fmt.Sprintf("every online node is cordoned (%d)", cordoned)
+	case len(open) == 0:
+		return "no schedulable node has a free slot"
 	}
 	var most types.ResourceList
 	for _, sl := range open {

@@ -53,11 +53,15 @@ func TestPods_TooLargeStaysPending(t *testing.T) {
 			h.addNode(t, "node-a", 4, 4000, 4*gib)
 			h.addNode(t, "node-b", 4, 2000, 8*gib)
 		}, []string{"500m CPU", fmt.Sprintf("%d bytes of memory", 16*gib), "largest free CPU on a node is 4000m", fmt.Sprintf("largest free memory is %d bytes", 8*gib)}},
-		{"no node at all", func(*testing.T, *harness) {}, []string{"no online node has a free slot"}},
+		{"no node at all", func(*testing.T, *harness) {}, []string{"no node is online"}},
 		{"only an offline node", func(t *testing.T, h *harness) {
 			h.addNode(t, "node-a", 4, 64000, 64*gib)
 			h.raft.commit(t, fsm.SetNodeStatus{NodeID: "node-a", Status: types.NodeOffline, Time: baseTime})
-		}, []string{"no online node has a free slot"}},
+		}, []string{"no node is online"}},
+		{"only a cordoned node", func(t *testing.T, h *harness) {
+			h.addNode(t, "node-a", 4, 64000, 64*gib)
+			h.raft.commit(t, fsm.CordonNode{NodeID: "node-a", Unschedulable: true, Reason: types.ReasonDrained, Time: baseTime})
+		}, []string{"every online node is cordoned"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
