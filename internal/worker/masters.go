@@ -54,10 +54,15 @@ func newMasterClient(cfg Config) *masterClient {
 	}
 }
 
+// maxReplyBytes is the largest response body read from a master.
+const maxReplyBytes = 4 << 20
+
 // masterReply is a master's response other than a 5xx.
 type masterReply struct {
 	master string
 	status int
+	// body is the response body, cut at maxReplyBytes.
+	body []byte
 	// message is the error text of a JSON error body, if there was one.
 	message string
 }
@@ -89,11 +94,16 @@ func (e *roundError) Unwrap() []error { return []error{errNoMasterResponded, e.l
 // with a status below 500. It returns a *roundError when there was none, or
 // the context's error.
 func (m *masterClient) sendOnce(ctx context.Context, method, path string, body []byte) (masterReply, error) {
+	return m.sendRound(ctx, method, path, body, m.timeout)
+}
+
+// sendRound is sendOnce with timeout bounding each request.
+func (m *masterClient) sendRound(ctx context.Context, method, path string, body []byte, timeout time.Duration) (masterReply, error) {
 	round := &roundError{}
 	start := int(m.preferred.Load())
 	for i := range m.urls {
 		idx := (start + i) % len(m.urls)
-		reply, retryAfter, err := m.sendTo(ctx, m.urls[idx], method, path, body)
+		reply, retryAfter, err := m.sendTo(ctx, m.urls[idx], method, path, body, timeout)
 		if ctx.Err() != nil {
 			return masterReply{}, ctx.Err()
 		}
@@ -110,8 +120,8 @@ func (m *masterClient) sendOnce(ctx context.Context, method, path string, body [
 
 // sendTo sends one request to one master. A 5xx response is returned as an
 // error together with its Retry-After delay.
-func (m *masterClient) sendTo(ctx context.Context, base, method, path string, body []byte) (masterReply, time.Duration, error) {
-	ctx, cancel := context.WithTimeout(ctx, m.timeout)
+func (m *masterClient) sendTo(ctx context.Context, base, method, path string, body []byte, timeout time.Duration) (masterReply, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := m.newRequest(ctx, method, base+path, body)
 	if err != nil {
@@ -123,7 +133,11 @@ func (m *masterClient) sendTo(ctx context.Context, base, method, path string, bo
 	}
 	defer resp.Body.Close()
 
-	reply := masterReply{master: base, status: resp.StatusCode, message: readErrorMessage(resp.Body)}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes))
+	if err != nil {
+		return masterReply{}, 0, fmt.Errorf("%s %s: read response: %w", method, base+path, err)
+	}
+	reply := masterReply{master: base, status: resp.StatusCode, body: data, message: errorMessage(data)}
 	if resp.StatusCode >= 500 {
 		retryAfter := parseRetryAfter(resp.Header.Get("Retry-After"))
 		return masterReply{}, retryAfter, fmt.Errorf("%s %s: %s", method, base+path, reply.describe())
@@ -193,10 +207,9 @@ func (m *masterClient) logRetry(method, path string, attempt int, reply masterRe
 		"status", reply.status, "attempt", attempt, "retry_in", pause, "error", reply.message)
 }
 
-// readErrorMessage returns the error text of a JSON error body, or the
-// start of any other body. It reads at most 64 KiB.
-func readErrorMessage(body io.Reader) string {
-	data, _ := io.ReadAll(io.LimitReader(body, 64<<10))
+// errorMessage returns the error text of a JSON error body, or the start
+// of any other body.
+func errorMessage(data []byte) string {
 	var apiErr types.Error
 	if json.Unmarshal(data, &apiErr) == nil && apiErr.Error != "" {
 		return apiErr.Error

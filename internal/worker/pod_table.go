@@ -52,6 +52,14 @@ func (pt *podTable) accept(id string, d dispatch, create func() *pod) (p *pod, a
 	return p, true, nil
 }
 
+// lookup returns the pod's record, or nil when the table has none, and
+// whether the pod's deletion is under way.
+func (pt *podTable) lookup(id string) (p *pod, deleting bool) {
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	return pt.pods[id], pt.deleting[id]
+}
+
 // adopt stores p, found in the runtime at start-up, unless the table has
 // the pod already. It reports whether it stored p.
 func (pt *podTable) adopt(p *pod) bool {

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -32,18 +33,31 @@ type stubMaster struct {
 	podReportStatus func(n int, r types.PodStatusReport) int
 	podAttempts     map[string]int
 	podReports      map[string][]types.PodStatusReport // acknowledged ones, by pod ID
+	// registerStatus chooses the status of a registration response.
+	registerStatus func(req types.RegisterNodeRequest) int
+	// orphans chooses the orphans returned to a registration.
+	orphans func(req types.RegisterNodeRequest) types.Orphans
+	// events lists registrations and heartbeats in arrival order, as
+	// "register" and "heartbeat <status>".
+	events []string
+	// nodeCalls counts the requests per node action: leave and drain.
+	nodeCalls map[string]int
+	// onDrain runs while a drain request is being served.
+	onDrain func()
 }
 
 func newStubMaster(t *testing.T) *stubMaster {
 	m := &stubMaster{
 		reportAttempts: make(map[string]int), reports: make(map[string][]types.TaskStatusUpdate),
 		podAttempts: make(map[string]int), podReports: make(map[string][]types.PodStatusReport),
+		nodeCalls: make(map[string]int),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/nodes/register", m.handleRegister)
 	mux.HandleFunc("POST /api/v1/nodes/{id}/heartbeat", m.handleHeartbeat)
 	mux.HandleFunc("PUT /api/v1/tasks/{id}/status", m.handleReport)
 	mux.HandleFunc("PUT /api/v1/pods/{id}/status", m.handlePodReport)
+	mux.HandleFunc("POST /api/v1/nodes/{id}/{action}", m.handleNodeAction)
 	m.server = httptest.NewServer(mux)
 	t.Cleanup(m.server.Close)
 	return m
@@ -60,8 +74,40 @@ func (m *stubMaster) handleRegister(w http.ResponseWriter, r *http.Request) {
 	m.mu.Lock()
 	m.registrations = append(m.registrations, req)
 	m.authHeaders = append(m.authHeaders, r.Header.Get("Authorization"))
+	m.events = append(m.events, "register")
+	status, orphans := http.StatusOK, types.Orphans{Tasks: []string{}, Pods: []string{}}
+	if m.registerStatus != nil {
+		status = m.registerStatus(req)
+	}
+	if m.orphans != nil {
+		orphans = m.orphans(req)
+	}
 	m.mu.Unlock()
-	w.WriteHeader(http.StatusCreated)
+
+	if status != http.StatusOK {
+		w.WriteHeader(status)
+		return
+	}
+	node := types.Node{NodeID: req.NodeID, Hostname: req.Hostname, Port: req.Port, Status: types.NodeOnline}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(types.RegisterNodeResponse{Node: node, Orphans: orphans})
+}
+
+// handleNodeAction serves leave and drain: it counts them and answers 200.
+func (m *stubMaster) handleNodeAction(w http.ResponseWriter, r *http.Request) {
+	action := r.PathValue("action")
+	if action != "leave" && action != "drain" {
+		http.NotFound(w, r)
+		return
+	}
+	m.mu.Lock()
+	m.nodeCalls[action+" "+r.PathValue("id")]++
+	onDrain := m.onDrain
+	m.mu.Unlock()
+	if action == "drain" && onDrain != nil {
+		onDrain()
+	}
+	w.WriteHeader(http.StatusOK)
 }
 
 func (m *stubMaster) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
@@ -71,6 +117,7 @@ func (m *stubMaster) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	if m.heartbeatStatus != nil {
 		status = m.heartbeatStatus(m.heartbeats)
 	}
+	m.events = append(m.events, fmt.Sprintf("heartbeat %d", status))
 	m.mu.Unlock()
 	w.WriteHeader(status)
 }
@@ -152,6 +199,26 @@ func (m *stubMaster) setReportStatus(fn func(n int, u types.TaskStatusUpdate) in
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.reportStatus = fn
+}
+
+// registration returns the registration with the 0-based number n.
+func (m *stubMaster) registration(n int) types.RegisterNodeRequest {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.registrations[n]
+}
+
+func (m *stubMaster) eventLog() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.events...)
+}
+
+// nodeCallCount returns how many leave or drain requests the node sent.
+func (m *stubMaster) nodeCallCount(action, nodeID string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.nodeCalls[action+" "+nodeID]
 }
 
 func (m *stubMaster) registrationCount() int {

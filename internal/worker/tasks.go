@@ -24,6 +24,9 @@ type task struct {
 	message     string
 	// cancel ends the goroutine that starts and follows the container.
 	cancel context.CancelFunc
+	// removed is set once stopFollowing was called, so a goroutine started
+	// after that is cancelled at once.
+	removed bool
 }
 
 func newTask(id, image string) *task {
@@ -69,12 +72,17 @@ func (t *task) setCancel(cancel context.CancelFunc) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.cancel = cancel
+	if t.removed {
+		cancel()
+	}
 }
 
-// stopFollowing ends the task's goroutine, if it has one, and waits until
-// its start attempt has finished. The container is left as it is.
+// stopFollowing ends the task's goroutine, now or as soon as it starts,
+// and waits until its start attempt has finished. The container is left
+// as it is.
 func (t *task) stopFollowing() {
 	t.mu.Lock()
+	t.removed = true
 	cancel := t.cancel
 	t.mu.Unlock()
 	if cancel != nil {
