@@ -32,6 +32,7 @@ const (
 	CommandDeleteService     CommandType = 13
 	CommandCordonNode        CommandType = 14
 	CommandReleasePod        CommandType = 15
+	CommandRecordLeader      CommandType = 16
 )
 
 // CommandVersion is the payload version this master writes. Apply accepts
@@ -73,6 +74,8 @@ func (t CommandType) String() string {
 		return "cordon_node"
 	case CommandReleasePod:
 		return "release_pod"
+	case CommandRecordLeader:
+		return "record_leader"
 	}
 	return fmt.Sprintf("command_%d", uint8(t))
 }
@@ -186,6 +189,17 @@ type ReleasePod struct {
 	Time    time.Time `json:"time"`
 }
 
+// RecordLeader notes that a master took over as leader, for the failover
+// record. Time is the new leader's clock when it took over.
+type RecordLeader struct {
+	ServerID string    `json:"serverId"`
+	Term     uint64    `json:"term"`
+	Time     time.Time `json:"time"`
+}
+
+// Type implements Command.
+func (RecordLeader) Type() CommandType { return CommandRecordLeader }
+
 // Type implements Command.
 func (CordonNode) Type() CommandType { return CommandCordonNode }
 
@@ -295,6 +309,8 @@ func newCommand(t CommandType) (Command, error) {
 		return &CordonNode{}, nil
 	case CommandReleasePod:
 		return &ReleasePod{}, nil
+	case CommandRecordLeader:
+		return &RecordLeader{}, nil
 	}
 	return nil, fmt.Errorf("%w: type %d", ErrUnknownCommand, uint8(t))
 }
@@ -332,6 +348,8 @@ func derefCommand(cmd Command) Command {
 	case *CordonNode:
 		return *c
 	case *ReleasePod:
+		return *c
+	case *RecordLeader:
 		return *c
 	}
 	return cmd

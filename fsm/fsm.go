@@ -43,6 +43,7 @@ type FSM struct {
 	masters       map[string]string // Raft server ID -> API URL
 	// idempotency maps kind/key to what a keyed create made;
 	// idempotencyOrder keeps the records oldest first for expiry.
+	leaders          []types.LeaderChange // newest last, at most maxLeaderChanges
 	idempotency      map[string]*idempotencyRecord
 	idempotencyOrder []*idempotencyRecord
 	appliedIndex     uint64
@@ -78,6 +79,7 @@ func (f *FSM) resetLocked() {
 	f.masters = make(map[string]string)
 	f.idempotency = make(map[string]*idempotencyRecord)
 	f.idempotencyOrder = nil
+	f.leaders = nil
 	f.appliedIndex = 0
 	if f.changed == nil {
 		f.changed = make(chan struct{})
@@ -140,6 +142,8 @@ func (f *FSM) applyLocked(cmd Command) (any, error) {
 		return f.cordonNodeLocked(c)
 	case ReleasePod:
 		return f.releasePodLocked(c)
+	case RecordLeader:
+		return nil, f.recordLeaderLocked(c)
 	}
 	return nil, fmt.Errorf("%w: %T", ErrUnknownCommand, cmd)
 }

@@ -25,6 +25,7 @@ type snapshotData struct {
 	Pods         []*types.Pod         `json:"pods,omitempty"`
 	Services     []*types.Service     `json:"services,omitempty"`
 	Idempotency  []*idempotencyRecord `json:"idempotency,omitempty"`
+	Leaders      []types.LeaderChange `json:"leaders,omitempty"`
 	Masters      map[string]string    `json:"masters"`
 }
 
@@ -53,6 +54,7 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	f.podOrder.each(func(id string) { data.Pods = append(data.Pods, f.pods[id]) })
 	f.serviceOrder.each(func(id string) { data.Services = append(data.Services, f.services[id]) })
 	data.Idempotency = append([]*idempotencyRecord(nil), f.idempotencyOrder...)
+	data.Leaders = append([]types.LeaderChange(nil), f.leaders...)
 	return data, nil
 }
 
@@ -166,6 +168,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		f.idempotency[rec.Key] = rec
 		f.idempotencyOrder = append(f.idempotencyOrder, rec)
 	}
+	f.leaders = data.Leaders
 	f.notifyLocked(data.AppliedIndex)
 	return nil
 }

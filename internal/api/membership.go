@@ -185,3 +185,9 @@ func validateHostPort(field, addr string) error {
 	}
 	return nil
 }
+
+// failovers returns the failover record: every recorded takeover, oldest
+// first, with the time since the one before.
+func (s *Server) failovers(_ *http.Request) (reply, error) {
+	return reply{status: http.StatusOK, body: s.state.LeaderChanges()}, nil
+}

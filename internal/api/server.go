@@ -40,6 +40,7 @@ type State interface {
 	Service(id string) (types.Service, bool)
 	Services(filter fsm.ServiceFilter) []types.Service
 	Endpoints(serviceID string) (types.Endpoints, bool)
+	LeaderChanges() []types.LeaderChange
 	Node(id string) (types.Node, bool)
 	Nodes() []types.Node
 	AppliedIndex() uint64
@@ -196,6 +197,7 @@ func (s *Server) routes() *mux.Router {
 	r.Handle(v1+"/cluster/join", s.leaderOnly(s.joinCluster)).Methods(http.MethodPost)
 	r.Handle(v1+"/cluster/members/{memberId}", s.leaderOnly(s.removeMember)).Methods(http.MethodDelete)
 	r.Handle(v1+"/cluster/leadership/transfer", s.leaderOnly(s.transferLeadership)).Methods(http.MethodPost)
+	r.Handle(v1+"/cluster/failovers", s.linearizable(s.adapt(s.failovers))).Methods(http.MethodGet)
 	r.Handle(v1+"/cluster/snapshot", s.linearizable(http.HandlerFunc(s.saveSnapshot))).Methods(http.MethodGet)
 	r.Handle(v1+"/cluster/snapshot/restore", s.leaderOnlyLimit(MaxSnapshotBytes, s.restoreSnapshot)).Methods(http.MethodPost)
 	return r

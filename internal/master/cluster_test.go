@@ -323,3 +323,26 @@ func TestCluster_EveryMasterPublishesItsAddress(t *testing.T) {
 		}
 	}
 }
+
+func TestCluster_FailoverRecordListsTakeovers(t *testing.T) {
+	tc := startCluster(t, 3)
+	first := tc.waitLeader()
+	tc.crash(first)
+	second := tc.waitLeader()
+
+	var record []types.LeaderChange
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		record = decode[[]types.LeaderChange](t, call(t, http.MethodGet, tc.url(second)+"/api/v1/cluster/failovers", nil))
+		if len(record) == 2 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(record) != 2 {
+		t.Fatalf("failover record has %d entries, want 2: %+v", len(record), record)
+	}
+	if record[0].LeaderID != tc.configs[first].ID || record[1].LeaderID != tc.configs[second].ID || record[1].PreviousLeaderID != tc.configs[first].ID {
+		t.Errorf("failover record %+v, want %s then %s", record, tc.configs[first].ID, tc.configs[second].ID)
+	}
+}

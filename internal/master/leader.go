@@ -36,7 +36,7 @@ func (m *Master) watchLeadership() {
 func (m *Master) startLeaderLoops() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.logger.Info("starting leader loops", "term", m.node.Term())
-	for _, loop := range []func(context.Context){m.publishAddress, m.tracker.Run, m.scheduler.Run, m.reconciler.Run} {
+	for _, loop := range []func(context.Context){m.publishAddress, m.recordTakeover, m.tracker.Run, m.scheduler.Run, m.reconciler.Run} {
 		m.loops.Add(1)
 		go func() {
 			defer m.loops.Done()
@@ -81,4 +81,21 @@ func (m *Master) sendAddress(ctx context.Context) error {
 		return err
 	}
 	return m.forwarder.Send(ctx, http.MethodPut, api.MastersPath+"/"+m.cfg.ID, body)
+}
+
+// recordTakeover adds this master's takeover to the failover record,
+// retrying until it is committed or leadership is lost.
+func (m *Master) recordTakeover(ctx context.Context) {
+	cmd := fsm.RecordLeader{ServerID: m.cfg.ID, Term: m.node.Term(), Time: time.Now().UTC()}
+	for ctx.Err() == nil {
+		_, err := m.node.Propose(ctx, cmd)
+		if err == nil {
+			return
+		}
+		m.logger.Warn("recording the takeover failed, retrying", "term", cmd.Term, "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }

@@ -201,3 +201,15 @@ const (
 	ReasonDrained         = "Drained"
 	ReasonWorkerLeaving   = "WorkerLeaving"
 )
+
+// LeaderChange is one entry of the failover record: a master that took
+// over as leader, and how long after the previous takeover.
+type LeaderChange struct {
+	LeaderID         string    `json:"leaderId"`
+	Term             uint64    `json:"term"`
+	At               time.Time `json:"at"`
+	PreviousLeaderID string    `json:"previousLeaderId,omitempty"`
+	// SincePrevious is the time since the previous takeover, as a Go
+	// duration; empty for the first one recorded.
+	SincePrevious string `json:"sincePrevious,omitempty"`
+}
