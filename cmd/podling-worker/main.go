@@ -2,6 +2,11 @@
 // registers with the masters, heartbeats to them, runs the tasks and pods
 // they dispatch as Docker containers and reports their status.
 //
+// On SIGTERM or SIGINT the worker tells the masters it is leaving and
+// exits, leaving its containers running. With -drain-on-exit it drains its
+// node instead, so the masters move its pods elsewhere first. A second
+// signal ends it at once.
+//
 // Every flag can also be set through the environment variable PODLING_ plus
 // the flag name in upper snake case, so -node-id is PODLING_NODE_ID. A flag
 // on the command line wins.
@@ -44,6 +49,7 @@ type options struct {
 	network           string
 	hostPortIP        string
 	stopGrace         time.Duration
+	drainOnExit       bool
 	logLevel          string
 	logJSON           bool
 }
@@ -90,6 +96,9 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first signal the worker leaves or drains; a second one
+	// ends the process at once.
+	context.AfterFunc(ctx, stop)
 	return w.Run(ctx)
 }
 
@@ -109,6 +118,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.network, "network", defaultNetwork, "Docker bridge network for pods and tasks, created if missing")
 	fs.StringVar(&o.hostPortIP, "host-port-ip", "", "host address that pod host ports are published on; empty means every address")
 	fs.DurationVar(&o.stopGrace, "stop-grace", worker.DefaultStopGrace, "time a pod container gets between SIGTERM and SIGKILL when stopped")
+	fs.BoolVar(&o.drainOnExit, "drain-on-exit", false, "on SIGTERM, drain the node so the masters move its pods, instead of only leaving the cluster")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
 	fs.BoolVar(&o.logJSON, "log-json", false, "write logs as JSON")
 	fs.Usage = flagenv.Usage(fs, "podling-worker registers with the masters and runs their tasks and pods on the local Docker Engine.")
@@ -129,6 +139,7 @@ func workerConfig(o options, logger hclog.Logger) (worker.Config, error) {
 		Capacity:          o.capacity,
 		PauseImage:        o.pauseImage,
 		StopGrace:         o.stopGrace,
+		DrainOnExit:       o.drainOnExit,
 		Logger:            logger,
 	}
 	if cfg.ListenAddr == "" {

@@ -25,6 +25,8 @@ const (
 	DefaultStopGrace         = 5 * time.Second
 	DefaultMinRestartBackoff = time.Second
 	DefaultMaxRestartBackoff = 30 * time.Second
+	DefaultLeaveTimeout      = 5 * time.Second
+	DefaultDrainTimeout      = time.Minute
 )
 
 // Config configures a Worker.
@@ -65,6 +67,15 @@ type Config struct {
 	// the container ran for restartBackoffReset.
 	MinRestartBackoff time.Duration
 	MaxRestartBackoff time.Duration
+	// DrainOnExit makes a stopping worker drain its node, so the masters
+	// move its pods elsewhere, instead of only leaving the cluster.
+	DrainOnExit bool
+	// LeaveTimeout bounds the leave request a stopping worker sends, over
+	// all masters and retries.
+	LeaveTimeout time.Duration
+	// DrainTimeout bounds the drain request a stopping worker sends when
+	// DrainOnExit is set, over all masters and retries.
+	DrainTimeout time.Duration
 	// Logger receives the worker's logs; nil discards them.
 	Logger hclog.Logger
 	// Runtime runs the containers. It is required.
@@ -103,6 +114,12 @@ func (c Config) withDefaults() Config {
 	if c.MaxRestartBackoff == 0 {
 		c.MaxRestartBackoff = DefaultMaxRestartBackoff
 	}
+	if c.LeaveTimeout == 0 {
+		c.LeaveTimeout = DefaultLeaveTimeout
+	}
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = DefaultDrainTimeout
+	}
 	if c.Logger == nil {
 		c.Logger = hclog.NewNullLogger()
 	}
@@ -134,6 +151,8 @@ func (c Config) validate() error {
 			c.MinRestartBackoff, c.MaxRestartBackoff)
 	case c.StopGrace < 0:
 		return fmt.Errorf("invalid worker config: stop grace %s is negative", c.StopGrace)
+	case c.LeaveTimeout < 0 || c.DrainTimeout < 0:
+		return fmt.Errorf("invalid worker config: leave timeout %s and drain timeout %s must be positive", c.LeaveTimeout, c.DrainTimeout)
 	}
 	return validateMasters(c.Masters)
 }

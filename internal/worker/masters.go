@@ -167,9 +167,15 @@ func (m *masterClient) newRequest(ctx context.Context, method, url string, body 
 // until a master responds with a status for which done returns true, or ctx
 // ends. It returns that response, or the context's error.
 func (m *masterClient) sendUntil(ctx context.Context, method, path string, body []byte, done func(status int) bool) (masterReply, error) {
+	return m.sendUntilWithin(ctx, method, path, body, done, m.timeout)
+}
+
+// sendUntilWithin is sendUntil with timeout bounding each request, for
+// requests that take longer than RequestTimeout to serve.
+func (m *masterClient) sendUntilWithin(ctx context.Context, method, path string, body []byte, done func(status int) bool, timeout time.Duration) (masterReply, error) {
 	backoff := m.minBackoff
 	for attempt := 1; ; attempt++ {
-		reply, err := m.sendOnce(ctx, method, path, body)
+		reply, err := m.sendRound(ctx, method, path, body, timeout)
 		if err == nil && done(reply.status) {
 			return reply, nil
 		}

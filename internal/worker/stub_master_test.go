@@ -37,8 +37,9 @@ type stubMaster struct {
 	registerStatus func(req types.RegisterNodeRequest) int
 	// orphans chooses the orphans returned to a registration.
 	orphans func(req types.RegisterNodeRequest) types.Orphans
-	// events lists registrations and heartbeats in arrival order, as
-	// "register" and "heartbeat <status>".
+	// events lists registrations, heartbeats, leaves and drains in
+	// arrival order, as "register", "heartbeat <status>", "leave",
+	// "drain" and, when their response is sent, "leave done" and "drain done".
 	events []string
 	// nodeCalls counts the requests per node action: leave and drain.
 	nodeCalls map[string]int
@@ -93,7 +94,7 @@ func (m *stubMaster) handleRegister(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(types.RegisterNodeResponse{Node: node, Orphans: orphans})
 }
 
-// handleNodeAction serves leave and drain: it counts them and answers 200.
+// handleNodeAction serves leave and drain: it counts them and responds 200.
 func (m *stubMaster) handleNodeAction(w http.ResponseWriter, r *http.Request) {
 	action := r.PathValue("action")
 	if action != "leave" && action != "drain" {
@@ -102,12 +103,27 @@ func (m *stubMaster) handleNodeAction(w http.ResponseWriter, r *http.Request) {
 	}
 	m.mu.Lock()
 	m.nodeCalls[action+" "+r.PathValue("id")]++
+	m.events = append(m.events, action)
 	onDrain := m.onDrain
 	m.mu.Unlock()
 	if action == "drain" && onDrain != nil {
 		onDrain()
 	}
-	w.WriteHeader(http.StatusOK)
+	m.mu.Lock()
+	m.events = append(m.events, action+" done")
+	m.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	if action == "drain" {
+		_, _ = w.Write([]byte(`{"node":{},"movedPods":[],"keptPods":[]}`))
+		return
+	}
+	_, _ = w.Write([]byte(`{}`))
+}
+
+func (m *stubMaster) setOnDrain(fn func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.onDrain = fn
 }
 
 func (m *stubMaster) handleHeartbeat(w http.ResponseWriter, r *http.Request) {

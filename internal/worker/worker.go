@@ -80,21 +80,25 @@ func (w *Worker) Run(ctx context.Context) error {
 // pod containers the runtime lists for this node, starts serving the worker
 // API, and registers and heartbeats with the masters.
 //
-// When ctx ends Serve stops the API server, heartbeats, pod supervision,
-// probes and status reports, and returns nil once they have stopped.
-// Containers are left running; the next Serve of a worker with the same
-// node ID adopts them. Serve returns an error if the network cannot be
-// created, adoption fails or the server stops on its own.
+// When ctx ends Serve leaves the cluster as leaveCluster describes, then
+// stops the API server, pod supervision, probes and status reports, and
+// returns nil once they have stopped. Containers are left running, and the
+// next Serve of a worker with the same node ID adopts them. The exception
+// is pods that the masters delete while a drain moves them. Serve returns
+// an error if the network cannot be created, adoption fails or the server
+// stops on its own.
 func (w *Worker) Serve(ctx context.Context, ln net.Listener) error {
-	ctx, cancel := context.WithCancel(ctx)
+	// runCtx outlives ctx until the worker has left the cluster, so that
+	// the API and pod supervision keep working while a drain moves pods.
+	runCtx, stopRunning := context.WithCancel(context.WithoutCancel(ctx))
 	defer func() {
-		cancel()
+		stopRunning()
 		w.taskGroup.Wait()
 		for _, p := range w.pods.all() {
 			p.stop()
 		}
 	}()
-	w.taskCtx = ctx
+	w.taskCtx = runCtx
 
 	// Adopt before serving, so no execute request can start a second
 	// container for a task or pod that already has one.
@@ -112,29 +116,31 @@ func (w *Worker) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { serveErr <- server.Serve(ln) }()
 	w.log.Info("worker api listening", "node_id", w.cfg.NodeID, "addr", ln.Addr().String())
 
+	heartbeatCtx, cancelHeartbeats := context.WithCancel(runCtx)
 	var heartbeats sync.WaitGroup
-	heartbeats.Go(func() { w.keepRegistered(ctx, w.registration(ctx, port)) })
+	heartbeats.Go(func() { w.keepRegistered(heartbeatCtx, w.registration(ctx, port)) })
+	stopHeartbeats := func() {
+		cancelHeartbeats()
+		heartbeats.Wait()
+	}
 
-	err := w.waitAndShutdown(ctx, server, serveErr)
-	cancel()
-	heartbeats.Wait()
-	return err
-}
-
-// waitAndShutdown waits for ctx to end or the server to fail, then shuts
-// the server down gracefully.
-func (w *Worker) waitAndShutdown(ctx context.Context, server *http.Server, serveErr <-chan error) error {
 	select {
 	case err := <-serveErr:
+		stopHeartbeats()
 		return fmt.Errorf("serve worker api: %w", err)
 	case <-ctx.Done():
 	}
+	w.leaveCluster(runCtx, stopHeartbeats)
+	return w.shutdown(runCtx, server, serveErr)
+}
 
+// shutdown stops the server gracefully, closing the connections still open
+// after shutdownTimeout.
+func (w *Worker) shutdown(ctx context.Context, server *http.Server, serveErr <-chan error) error {
 	w.log.Info("shutting down worker", "node_id", w.cfg.NodeID)
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(ctx, shutdownTimeout)
 	defer cancel()
 	if err := server.Shutdown(shutdownCtx); err != nil {
-		// Connections still open after the timeout are cut.
 		w.log.Warn("worker api did not shut down in time, closing connections", "node_id", w.cfg.NodeID, "error", err)
 		server.Close()
 	}
