@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/podling/podling/fsm"
+	"github.com/podling/podling/internal/auth"
 	"github.com/podling/podling/internal/cluster"
 	"github.com/podling/podling/internal/forward"
 )
@@ -45,6 +46,8 @@ var errorStatus = []struct {
 	status int
 	code   string
 }{
+	{auth.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated"},
+	{auth.ErrForbidden, http.StatusForbidden, "forbidden"},
 	{errBodyTooLarge, http.StatusRequestEntityTooLarge, "too_large"},
 	{cluster.ErrTooLarge, http.StatusRequestEntityTooLarge, "too_large"},
 	{errRouteNotFound, http.StatusNotFound, "not_found"},

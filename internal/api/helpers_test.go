@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/podling/podling/fsm"
+	"github.com/podling/podling/internal/auth"
 	"github.com/podling/podling/internal/api"
 	"github.com/podling/podling/internal/cluster"
 	"github.com/podling/podling/internal/forward"
@@ -303,6 +304,8 @@ type masterOptions struct {
 	readTimeout  time.Duration
 	electionWait time.Duration
 	authEnabled  bool
+	// verifier turns authentication on.
+	verifier *auth.Verifier
 	// state replaces the FSM as the server's State when set.
 	state func(*fsm.FSM) api.State
 }
@@ -349,7 +352,7 @@ func newMaster(t *testing.T, id string, addresses addressBook, opts masterOption
 	m.server = api.New(api.Config{
 		Raft: m.raft, State: apiState, Forwarder: fwd, Heartbeats: m.beats, Workers: m.workers, Logger: hclog.NewNullLogger(),
 		MaxBodyBytes: opts.maxBodyBytes, ReadTimeout: opts.readTimeout, ReadyWait: opts.readyWait,
-		AuthEnabled: opts.authEnabled, Now: m.clock.Now,
+		AuthEnabled: opts.authEnabled, Verifier: opts.verifier, Now: m.clock.Now,
 	})
 	return m
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/podling/podling/fsm"
+	"github.com/podling/podling/internal/auth"
 	"github.com/podling/podling/internal/cluster"
 	"github.com/podling/podling/internal/forward"
 	"github.com/podling/podling/internal/types"
@@ -73,6 +74,9 @@ type Config struct {
 	Peers      *http.Client
 	Backup     Backup
 	Restorer   Restorer
+	// Verifier, when set, turns authentication on: every call but /health
+	// and /ready needs a valid token whose role allows it.
+	Verifier *auth.Verifier
 	// NodeRegistered, when set, is called on the leader after a node
 	// registers or comes back online, so its work can be checked.
 	NodeRegistered func(nodeID string)
@@ -102,6 +106,7 @@ type Server struct {
 	peers      *http.Client
 	backup     Backup
 	restorer   Restorer
+	verifier   *auth.Verifier
 	logger     hclog.Logger
 	maxBody    int64
 	readWait   time.Duration
@@ -116,8 +121,9 @@ func New(cfg Config) *Server {
 	s := &Server{
 		raft: cfg.Raft, state: cfg.State, forwarder: cfg.Forwarder, heartbeats: cfg.Heartbeats, workers: cfg.Workers, registered: cfg.NodeRegistered,
 		membership: cfg.Membership, addresses: cfg.Addresses, peers: cfg.Peers, backup: cfg.Backup, restorer: cfg.Restorer,
-		logger: cfg.Logger.Named("api"), maxBody: cfg.MaxBodyBytes, readWait: cfg.ReadTimeout,
-		readyWait: cfg.ReadyWait, auth: cfg.AuthEnabled, now: cfg.Now,
+		verifier: cfg.Verifier,
+		logger:   cfg.Logger.Named("api"), maxBody: cfg.MaxBodyBytes, readWait: cfg.ReadTimeout,
+		readyWait: cfg.ReadyWait, auth: cfg.AuthEnabled || cfg.Verifier != nil, now: cfg.Now,
 	}
 	s.setDefaults()
 	s.router = s.routes()
@@ -223,6 +229,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(forward.ServedByHeader, s.raft.ID())
 	if leader := s.raft.Leader(); leader != "" {
 		w.Header().Set(LeaderHeader, leader)
+	}
+	if !s.authenticate(w, r) {
+		return
 	}
 	s.router.ServeHTTP(w, r)
 }

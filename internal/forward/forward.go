@@ -64,7 +64,13 @@ type Forwarder struct {
 	// ElectionWait bounds how long a request waits for a leader to be known.
 	electionWait time.Duration
 	logger       hclog.Logger
+	// authorization, when set, gives the Authorization header of this
+	// master's own requests, such as publishing its address.
+	authorization func() (string, error)
 }
+
+// SetAuthorization makes Send present the header that fn returns.
+func (f *Forwarder) SetAuthorization(fn func() (string, error)) { f.authorization = fn }
 
 // New returns a forwarder. electionWait bounds how long a request waits for
 // a leader during an election before it fails with ErrNoLeader.
@@ -167,10 +173,18 @@ func deliveryError(err error) error {
 func (f *Forwarder) Send(ctx context.Context, method, path string, body []byte) error {
 	resp, leaderID, err := f.deliver(ctx, func(leaderURL string) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, method, leaderURL+path, bytes.NewReader(body))
-		if err == nil {
-			req.Header.Set("Content-Type", "application/json")
+		if err != nil {
+			return nil, err
 		}
-		return req, err
+		req.Header.Set("Content-Type", "application/json")
+		if f.authorization != nil {
+			value, err := f.authorization()
+			if err != nil {
+				return nil, err
+			}
+			req.Header.Set("Authorization", value)
+		}
+		return req, nil
 	})
 	if err != nil {
 		return err

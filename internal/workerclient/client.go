@@ -28,10 +28,28 @@ var ErrUnreachable = errors.New("worker unreachable")
 // Client calls worker APIs. It is safe for concurrent use.
 type Client struct {
 	http *http.Client
+	// authorization, when set, gives the Authorization header of every call.
+	authorization func() (string, error)
 }
 
 // New returns a client that makes its calls with hc.
 func New(hc *http.Client) *Client { return &Client{http: hc} }
+
+// SetAuthorization makes every call present the header that fn returns.
+// Call it before the client is used.
+func (c *Client) SetAuthorization(fn func() (string, error)) { c.authorization = fn }
+
+// do sends req with the client's Authorization header.
+func (c *Client) do(req *http.Request) (*http.Response, error) {
+	if c.authorization != nil {
+		value, err := c.authorization()
+		if err != nil {
+			return nil, fmt.Errorf("mint token for the worker: %w", err)
+		}
+		req.Header.Set("Authorization", value)
+	}
+	return c.http.Do(req)
+}
 
 // BaseURL returns the base URL of a node's worker API.
 func BaseURL(node types.Node) string {
@@ -63,7 +81,7 @@ func (c *Client) Logs(ctx context.Context, node types.Node, path string, query u
 	if err != nil {
 		return nil, fmt.Errorf("build logs request: %w", err)
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: node %s: %w", ErrUnreachable, node.NodeID, err)
 	}
@@ -90,7 +108,7 @@ func (c *Client) exists(ctx context.Context, target string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("build request: %w", err)
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.do(req)
 	if err != nil {
 		return false, fmt.Errorf("%w: GET %s: %w", ErrUnreachable, target, err)
 	}
@@ -118,7 +136,7 @@ func (c *Client) call(ctx context.Context, method, target string, body any) erro
 		return fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
+	resp, err := c.do(req)
 	if err != nil {
 		return fmt.Errorf("%w: %s %s: %w", ErrUnreachable, method, target, err)
 	}
