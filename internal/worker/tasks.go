@@ -160,8 +160,8 @@ func (tt *taskTable) add(t *task) (*task, bool) {
 	return t, true
 }
 
-// remove forgets t, unless the table holds another record for its ID. The
-// task's latest dispatch is kept.
+// remove deletes t from the table, unless the table has another record
+// for its ID. The task's latest dispatch is kept.
 func (tt *taskTable) remove(t *task) {
 	tt.mu.Lock()
 	defer tt.mu.Unlock()
