@@ -8,7 +8,7 @@ export CGO_ENABLED := 0
 # The build machines run the legacy Docker builder.
 export DOCKER_BUILDKIT := 0
 
-.PHONY: all build images test test-short run stop clean
+.PHONY: all build images test test-short fuzz run stop clean
 
 all: build
 
@@ -28,6 +28,18 @@ test:
 
 test-short:
 	CGO_ENABLED=1 $(GO) test -race -short -count=1 ./...
+
+# fuzz runs every fuzz target for FUZZTIME beyond its seed corpus, which
+# plain `go test` already runs.
+FUZZTIME ?= 10s
+FUZZ_PACKAGES := ./fsm ./internal/api
+fuzz:
+	@for pkg in $(FUZZ_PACKAGES); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzzing $$pkg $$target for $(FUZZTIME)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
 
 # run starts three masters and a worker on loopback, with data under
 # ./data, and submits a sample task. stop ends them.

@@ -20,7 +20,11 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	command := run
+	if len(os.Args) > 1 && os.Args[1] == "token" {
+		command = func(args []string) error { return runToken(args[1:]) }
+	}
+	if err := command(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}

@@ -346,3 +346,25 @@ func TestCluster_FailoverRecordListsTakeovers(t *testing.T) {
 		t.Errorf("failover record %+v, want %s then %s", record, tc.configs[first].ID, tc.configs[second].ID)
 	}
 }
+
+func TestCluster_HugeBodyIs413AndLogDoesNotGrow(t *testing.T) {
+	tc := startCluster(t, 3)
+	leader := tc.waitLeader()
+	node := tc.masters[leader].Cluster()
+	before := node.Status().CommitIndex
+
+	huge := bytes.Repeat([]byte("a"), 10<<20)
+	for _, i := range []int{leader, tc.follower(leader)} {
+		resp, err := http.Post(tc.url(i)+"/api/v1/tasks", "application/json", bytes.NewReader(huge))
+		if err != nil {
+			t.Fatalf("post 10 MiB to %s: %v", tc.configs[i].ID, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("10 MiB body to %s: status %d, want 413", tc.configs[i].ID, resp.StatusCode)
+		}
+	}
+	if after := node.Status().CommitIndex; after != before {
+		t.Errorf("commit index moved from %d to %d after rejected bodies", before, after)
+	}
+}
