@@ -107,6 +107,9 @@ type Config struct {
 	FSM    *fsm.FSM
 	Logger hclog.Logger
 	Timing Timing
+	// Network, when set, carries the Raft traffic instead of plain TCP, so
+	// tests can cut this master off from others. Nil in production.
+	Network *Network
 }
 
 // Node is one master's Raft member.
@@ -174,7 +177,7 @@ func (n *Node) openStores(cfg Config, logger hclog.Logger) error {
 		n.closeStores()
 		return err
 	}
-	transport, err := raft.NewTCPTransportWithLogger(cfg.BindAddr, advertise, 3, 10*time.Second, logger)
+	transport, err := newTransport(cfg, advertise, logger)
 	if err != nil {
 		n.closeStores()
 		return fmt.Errorf("listen for raft on %s: %w", cfg.BindAddr, err)
