@@ -44,6 +44,10 @@ type Config struct {
 	HeartbeatBatch time.Duration
 	Timing         cluster.Timing
 	Logger         hclog.Logger
+	// Network, when set, carries this master's Raft traffic and its calls
+	// to other masters (forwarding, read index, health checks), so tests
+	// can cut masters off from each other. Nil means plain TCP.
+	Network *cluster.Network
 }
 
 // Master is one running podling-master.
@@ -84,6 +88,7 @@ func Start(cfg Config) (*Master, error) {
 	node, err := cluster.Open(cluster.Config{
 		ID: cfg.ID, BindAddr: cfg.RaftAddr, Advertise: cfg.RaftAdvertise, DataDir: cfg.DataDir,
 		Peers: cfg.Peers, Join: cfg.Join != "", FSM: m.fsm, Logger: cfg.Logger, Timing: cfg.Timing,
+		Network: cfg.Network,
 	})
 	if err != nil {
 		_ = m.listener.Close()
@@ -102,6 +107,9 @@ func (m *Master) listen() error {
 		return fmt.Errorf("listen for the API on %s: %w", m.cfg.HTTPAddr, err)
 	}
 	m.listener = ln
+	if m.cfg.Network != nil {
+		m.cfg.Network.Register(m.cfg.ID, ln.Addr().String())
+	}
 	m.advertise = m.cfg.AdvertiseHTTP
 	if m.advertise == "" {
 		m.advertise, err = advertiseURL(ln.Addr())
@@ -138,7 +146,7 @@ func (m *Master) wire() {
 	m.reconciler = scheduler.NewReconciler(m.node, m.fsm, m.workers, m.dispatcher, m.logger)
 	m.scheduler = scheduler.New(scheduler.Config{Raft: m.node, State: m.fsm, Dispatcher: m.dispatcher, Logger: m.logger})
 
-	m.forwarder = forward.New(m.node, m.fsm, &http.Client{Timeout: 30 * time.Second}, 2*time.Second, m.logger)
+	m.forwarder = forward.New(m.node, m.fsm, m.peerClient(30*time.Second), 2*time.Second, m.logger)
 	// Log streams may follow a container for as long as the client reads,
 	// so calls made for clients are bounded by their contexts instead.
 	streams := workerclient.New(&http.Client{})
@@ -148,6 +156,28 @@ func (m *Master) wire() {
 		NodeRegistered: m.reconciler.NodeRegistered, Logger: m.logger,
 	})
 	m.httpServer = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+}
+
+// peerClient returns a client for calls to other masters, which goes
+// through the configured Network when there is one.
+func (m *Master) peerClient(timeout time.Duration) *http.Client {
+	client := &http.Client{Timeout: timeout}
+	if m.cfg.Network != nil {
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.DialContext = m.cfg.Network.Dialer(m.cfg.ID)
+		client.Transport = transport
+	}
+	return client
+}
+
+// healthCheckClient returns the client for health checks of other masters
+// on the configured Network, or nil for the API server's default client.
+// Each check bounds its own time with a context.
+func (m *Master) healthCheckClient() *http.Client {
+	if m.cfg.Network == nil {
+		return nil
+	}
+	return m.peerClient(0)
 }
 
 func (m *Master) serve() {
