@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -89,31 +88,37 @@ type localCluster struct {
 // the given pause image and a network of the test's own.
 func startLocalCluster(t *testing.T, bins binaries, pauseImage string) *localCluster {
 	t.Helper()
-	lc := &localCluster{nodeID: fmt.Sprintf("e2e-worker-%d", time.Now().UnixNano()%1e6)}
-	var peers []string
+	lc := startMasterProcesses(t, bins, "15s")
+	lc.nodeID = "e2e-worker-" + testutil.RandomSuffix(t)
+	ws := &workerStarter{
+		t: t, binary: bins.worker, nodeID: lc.nodeID, masterURLs: lc.masterURLs,
+		network: testutil.NetworkName(t, dockerClient), pauseImage: pauseImage,
+	}
+	testutil.RemoveContainersAtCleanup(t, dockerClient, runtime.LabelNodeID, lc.nodeID)
+	lc.worker = ws.start()
+	lc.waitNodeOnline(t)
+	return lc
+}
+
+// startMasterProcesses starts three masters that bootstrap together, with
+// the given heartbeat TTL.
+func startMasterProcesses(t *testing.T, bins binaries, heartbeatTTL string) *localCluster {
+	t.Helper()
+	lc := &localCluster{}
 	raftAddrs := make([]string, 3)
-	for i := range 3 {
+	var peers []string
+	for i := range raftAddrs {
 		raftAddrs[i] = freeAddr(t)
 		peers = append(peers, fmt.Sprintf("m%d=%s", i+1, raftAddrs[i]))
 	}
 	data := t.TempDir()
-	for i := range 3 {
-		httpAddr := freeAddr(t)
+	for i, raftAddr := range raftAddrs {
+		id, httpAddr := fmt.Sprintf("m%d", i+1), freeAddr(t)
 		lc.masterURLs = append(lc.masterURLs, "http://"+httpAddr)
-		lc.masters = append(lc.masters, startProcess(t, fmt.Sprintf("m%d", i+1), bins.master,
-			"-id", fmt.Sprintf("m%d", i+1), "-http-addr", httpAddr, "-raft-addr", raftAddrs[i],
-			"-data-dir", filepath.Join(data, fmt.Sprintf("m%d", i+1)), "-peers", strings.Join(peers, ","),
-			"-log-level", "debug"))
+		lc.masters = append(lc.masters, startProcess(t, id, bins.master,
+			"-id", id, "-http-addr", httpAddr, "-raft-addr", raftAddr, "-data-dir", filepath.Join(data, id),
+			"-peers", strings.Join(peers, ","), "-heartbeat-ttl", heartbeatTTL, "-log-level", "debug"))
 	}
-	network := testutil.NetworkName(t, dockerClient)
-	testutil.RemoveContainersAtCleanup(t, dockerClient, runtime.LabelNodeID, lc.nodeID)
-	workerAddr := freeAddr(t)
-	_, port, _ := net.SplitHostPort(workerAddr)
-	lc.worker = startProcess(t, "worker", bins.worker,
-		"-node-id", lc.nodeID, "-hostname", "127.0.0.1", "-port", port, "-listen-addr", workerAddr,
-		"-masters", strings.Join(lc.masterURLs, ","), "-heartbeat-interval", "1s", "-log-level", "debug",
-		"-network", network, "-pause-image", pauseImage, "-host-port-ip", "127.0.0.1")
-	lc.waitNodeOnline(t)
 	return lc
 }
 

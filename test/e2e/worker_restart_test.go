@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -44,26 +43,13 @@ func (ws *workerStarter) start() *process {
 		"-network", ws.network, "-pause-image", ws.pauseImage, "-host-port-ip", "127.0.0.1")
 }
 
-// startMasters starts three masters that bootstrap together. Their
-// heartbeat TTL of 60 s keeps the node online while its worker is down for
-// a few seconds, so the tests see adoption rather than node loss.
+// startMasters starts three masters whose heartbeat TTL of 60 s keeps the
+// node online while its worker is down for a few seconds, so the tests see
+// adoption rather than node loss.
 func startMasters(t *testing.T, bins binaries) *localCluster {
 	t.Helper()
-	lc := &localCluster{nodeID: "e2e-restart-" + testutil.RandomSuffix(t)}
-	raftAddrs := make([]string, 3)
-	var peers []string
-	for i := range raftAddrs {
-		raftAddrs[i] = freeAddr(t)
-		peers = append(peers, fmt.Sprintf("m%d=%s", i+1, raftAddrs[i]))
-	}
-	data := t.TempDir()
-	for i, raftAddr := range raftAddrs {
-		id, httpAddr := fmt.Sprintf("m%d", i+1), freeAddr(t)
-		lc.masterURLs = append(lc.masterURLs, "http://"+httpAddr)
-		lc.masters = append(lc.masters, startProcess(t, id, bins.master,
-			"-id", id, "-http-addr", httpAddr, "-raft-addr", raftAddr, "-data-dir", filepath.Join(data, id),
-			"-peers", strings.Join(peers, ","), "-heartbeat-ttl", "60s", "-log-level", "debug"))
-	}
+	lc := startMasterProcesses(t, bins, "60s")
+	lc.nodeID = "e2e-restart-" + testutil.RandomSuffix(t)
 	return lc
 }
 
