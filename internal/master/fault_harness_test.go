@@ -103,16 +103,28 @@ func (fc *faultCluster) others(i int) []int {
 	return out
 }
 
-// killLeader stops the leader the way kill -9 would: no leadership
-// transfer, and every connection of its Raft transport is closed at once.
-// It returns the index of the killed master.
+// killLeader kills the leader and returns its index.
 func (fc *faultCluster) killLeader() (int, error) {
 	leader, err := fc.leader(leaderWait)
 	if err != nil {
 		return -1, err
 	}
-	fc.crash(leader)
+	fc.kill(leader)
 	return leader, nil
+}
+
+// kill stops master i the way kill -9 looks to the other masters: its
+// links to them drop at once, so nothing it does afterwards reaches them,
+// and it stops without handing leadership over. Unlike after kill -9, a
+// client whose request was in flight still gets a response (typically a
+// 503) while the master shuts down. The links are restored once it is
+// stopped, ready for a restart.
+func (fc *faultCluster) kill(i int) {
+	fc.cutOff(i)
+	fc.crash(i)
+	for _, j := range fc.others(i) {
+		fc.network.Heal(fc.ids[i], fc.ids[j])
+	}
 }
 
 // restart starts the stopped master i again with its data dir.
@@ -133,7 +145,7 @@ func (fc *faultCluster) restart(i int) error {
 func (fc *faultCluster) restartAll() error {
 	for i, m := range fc.masters {
 		if m != nil {
-			fc.crash(i)
+			fc.kill(i)
 		}
 	}
 	for i := range fc.masters {
