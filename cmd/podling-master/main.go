@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/podling/podling/internal/auth"
 	"github.com/podling/podling/internal/cluster"
 	"github.com/podling/podling/internal/flagenv"
 	"github.com/podling/podling/internal/ids"
@@ -36,6 +37,7 @@ func main() {
 type options struct {
 	id, httpAddr, advertiseHTTP, raftAddr, raftAdvertise string
 	dataDir, peers, join, jwtSecretFile, logLevel        string
+	jwtAudience, tlsCertFile, tlsKeyFile, caFile         string
 	heartbeatTTL                                         time.Duration
 	logJSON                                              bool
 }
@@ -52,7 +54,11 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.dataDir, "data-dir", "", "directory for the Raft log, stable store and snapshots (default ./data/<id>)")
 	fs.StringVar(&o.peers, "peers", "", "founding members as id=host:raftport,...; every founder gets the same list; empty means a single-node cluster")
 	fs.StringVar(&o.join, "join", "", "API URL of a member of a running cluster to join")
-	fs.StringVar(&o.jwtSecretFile, "jwt-secret-file", "", "file holding the HS256 secret; empty means authentication is off")
+	fs.StringVar(&o.jwtSecretFile, "jwt-secret-file", "", "file holding the HS256 secrets, one per line, the first signing; empty means authentication is off")
+	fs.StringVar(&o.jwtAudience, "jwt-audience", "", "audience every token must name in its aud claim; empty accepts any")
+	fs.StringVar(&o.tlsCertFile, "tls-cert-file", "", "PEM certificate to serve the API over TLS (with -tls-key-file)")
+	fs.StringVar(&o.tlsKeyFile, "tls-key-file", "", "PEM private key of -tls-cert-file")
+	fs.StringVar(&o.caFile, "ca-file", "", "PEM certificates to check other masters' TLS APIs against; empty means the system's")
 	fs.DurationVar(&o.heartbeatTTL, "heartbeat-ttl", 15*time.Second, "silence after which a worker is declared lost")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
 	fs.BoolVar(&o.logJSON, "log-json", false, "write logs as JSON")
@@ -79,11 +85,6 @@ func (o *options) check() error {
 	if o.join != "" && o.peers != "" {
 		return errors.New("-join and -peers exclude each other: founders share -peers, later masters -join")
 	}
-	// NOTE: JWT authentication is not built yet; refusing the flag is
-	// better than ignoring it.
-	if o.jwtSecretFile != "" {
-		return errors.New("-jwt-secret-file is not supported yet: authentication is off")
-	}
 	return nil
 }
 
@@ -102,9 +103,17 @@ func run(args []string) error {
 	}
 	logger = logger.With("master_id", o.id)
 
+	var keys *auth.Keys
+	if o.jwtSecretFile != "" {
+		if keys, err = auth.LoadKeys(o.jwtSecretFile); err != nil {
+			return err
+		}
+	}
 	m, err := master.Start(master.Config{
 		ID: o.id, HTTPAddr: o.httpAddr, AdvertiseHTTP: o.advertiseHTTP, RaftAddr: o.raftAddr,
-		RaftAdvertise: o.raftAdvertise, DataDir: o.dataDir, Peers: peers, Join: o.join, HeartbeatTTL: o.heartbeatTTL, Logger: logger,
+		RaftAdvertise: o.raftAdvertise, DataDir: o.dataDir, Peers: peers, Join: o.join, HeartbeatTTL: o.heartbeatTTL,
+		Keys: keys, Audience: o.jwtAudience, TLSCertFile: o.tlsCertFile, TLSKeyFile: o.tlsKeyFile, CAFile: o.caFile,
+		Logger: logger,
 	})
 	if err != nil {
 		return err

@@ -46,7 +46,14 @@ func (m *Master) sendJoin(ctx context.Context, join api.JoinRequest) error {
 		return fmt.Errorf("build join request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	if m.tokens != nil {
+		value, err := m.tokens.Authorization()
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", value)
+	}
+	resp, err := m.peerClient(0).Do(req)
 	if err != nil {
 		return err
 	}

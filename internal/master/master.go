@@ -4,6 +4,7 @@ package master
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/podling/podling/fsm"
 	"github.com/podling/podling/internal/api"
+	"github.com/podling/podling/internal/auth"
 	"github.com/podling/podling/internal/cluster"
 	"github.com/podling/podling/internal/forward"
 	"github.com/podling/podling/internal/nodes"
@@ -48,6 +50,16 @@ type Config struct {
 	// to other masters (forwarding, read index, health checks), so tests
 	// can cut masters off from each other. Nil means plain TCP.
 	Network *cluster.Network
+	// Keys, when set, turn authentication on: every API call but /health
+	// and /ready needs a valid token, and this master presents tokens of
+	// its own to other masters and to workers. Audience, when set, must be
+	// in every token's aud claim.
+	Keys     *auth.Keys
+	Audience string
+	// TLSCertFile and TLSKeyFile, when set, serve the API over TLS.
+	// CAFile names the certificates that other masters' APIs are checked
+	// against; empty means the system's.
+	TLSCertFile, TLSKeyFile, CAFile string
 }
 
 // Master is one running podling-master.
@@ -64,6 +76,8 @@ type Master struct {
 	scheduler  *scheduler.Scheduler
 	reconciler *scheduler.Reconciler
 	forwarder  *forward.Forwarder
+	tokens     *auth.TokenSource // nil with authentication off
+	tlsClient  *tls.Config       // for calls to other masters; nil means the defaults
 	workers    *workerclient.Client
 
 	stopCtx context.Context // cancelled by Close
@@ -82,6 +96,9 @@ func Start(cfg Config) (*Master, error) {
 		cfg.HeartbeatBatch = time.Second
 	}
 	m := &Master{cfg: cfg, logger: cfg.Logger, fsm: fsm.New(cfg.Logger)}
+	if err := m.loadTLS(); err != nil {
+		return nil, err
+	}
 	if err := m.listen(); err != nil {
 		return nil, err
 	}
@@ -112,7 +129,7 @@ func (m *Master) listen() error {
 	}
 	m.advertise = m.cfg.AdvertiseHTTP
 	if m.advertise == "" {
-		m.advertise, err = advertiseURL(ln.Addr())
+		m.advertise, err = advertiseURL(m.scheme(), ln.Addr())
 		if err != nil {
 			_ = ln.Close()
 			return err
@@ -123,7 +140,7 @@ func (m *Master) listen() error {
 
 // advertiseURL derives the API URL other masters use from the listener's
 // address, naming this machine's host when it listens on all interfaces.
-func advertiseURL(addr net.Addr) (string, error) {
+func advertiseURL(scheme string, addr net.Addr) (string, error) {
 	host, port, err := net.SplitHostPort(addr.String())
 	if err != nil {
 		return "", fmt.Errorf("parse API address %s: %w", addr, err)
@@ -133,7 +150,7 @@ func advertiseURL(addr net.Addr) (string, error) {
 			return "", fmt.Errorf("find host name to advertise: %w", err)
 		}
 	}
-	return "http://" + net.JoinHostPort(host, port), nil
+	return scheme + "://" + net.JoinHostPort(host, port), nil
 }
 
 func (m *Master) wire() {
@@ -150,34 +167,33 @@ func (m *Master) wire() {
 	// Log streams may follow a container for as long as the client reads,
 	// so calls made for clients are bounded by their contexts instead.
 	streams := workerclient.New(&http.Client{})
+	var verifier *auth.Verifier
+	if m.cfg.Keys != nil {
+		verifier = auth.NewVerifier(m.cfg.Keys, m.cfg.Audience)
+		m.tokens = auth.NewTokenSource(m.cfg.Keys, auth.RoleAdmin, "master/"+m.cfg.ID, m.cfg.Audience, time.Hour)
+		for _, c := range []interface{ SetAuthorization(func() (string, error)) }{m.forwarder, m.workers, streams} {
+			c.SetAuthorization(m.tokens.Authorization)
+		}
+	}
 	handler := api.New(api.Config{
 		Raft: m.node, State: m.fsm, Forwarder: m.forwarder, Heartbeats: m.tracker, Workers: streams,
-		Membership: m.node, Addresses: m.fsm, Backup: m.fsm, Restorer: m.node,
-		NodeRegistered: m.reconciler.NodeRegistered, Logger: m.logger,
+		Membership: m.node, Addresses: m.fsm, Peers: m.peerClient(0), Backup: m.fsm, Restorer: m.node,
+		NodeRegistered: m.reconciler.NodeRegistered, Verifier: verifier, Logger: m.logger,
 	})
 	m.httpServer = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 }
 
 // peerClient returns a client for calls to other masters, which goes
-// through the configured Network when there is one.
+// through the configured Network when there is one and trusts the
+// configured CA. A zero timeout leaves each call to bound itself with its
+// context.
 func (m *Master) peerClient(timeout time.Duration) *http.Client {
-	client := &http.Client{Timeout: timeout}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
 	if m.cfg.Network != nil {
-		transport := http.DefaultTransport.(*http.Transport).Clone()
 		transport.DialContext = m.cfg.Network.Dialer(m.cfg.ID)
-		client.Transport = transport
 	}
-	return client
-}
-
-// healthCheckClient returns the client for health checks of other masters
-// on the configured Network, or nil for the API server's default client.
-// Each check bounds its own time with a context.
-func (m *Master) healthCheckClient() *http.Client {
-	if m.cfg.Network == nil {
-		return nil
-	}
-	return m.peerClient(0)
+	transport.TLSClientConfig = m.tlsClient
+	return &http.Client{Timeout: timeout, Transport: transport}
 }
 
 func (m *Master) serve() {
@@ -191,7 +207,7 @@ func (m *Master) serve() {
 	m.stopped.Add(3)
 	go func() {
 		defer m.stopped.Done()
-		if err := m.httpServer.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := m.serveAPI(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.logger.Error("API server stopped", "error", err)
 		}
 	}()
