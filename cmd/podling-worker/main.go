@@ -14,6 +14,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,6 +28,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/podling/podling/internal/auth"
 	"github.com/podling/podling/internal/flagenv"
 	"github.com/podling/podling/internal/logging"
 	"github.com/podling/podling/internal/runtime/docker"
@@ -45,6 +48,9 @@ type options struct {
 	heartbeatInterval time.Duration
 	capacity          int
 	tokenFile         string
+	jwtSecretFile     string
+	jwtAudience       string
+	caFile            string
 	pauseImage        string
 	network           string
 	hostPortIP        string
@@ -114,6 +120,9 @@ func parseOptions(args []string) (options, error) {
 	fs.DurationVar(&o.heartbeatInterval, "heartbeat-interval", worker.DefaultHeartbeatInterval, "time between heartbeats")
 	fs.IntVar(&o.capacity, "capacity", worker.DefaultCapacity, "number of tasks this worker offers to run at once")
 	fs.StringVar(&o.tokenFile, "token-file", "", "file holding the JWT presented to masters; empty sends none")
+	fs.StringVar(&o.jwtSecretFile, "jwt-secret-file", "", "the masters' HS256 secret file; when set, the worker API accepts only calls with a valid admin token")
+	fs.StringVar(&o.jwtAudience, "jwt-audience", "", "audience tokens must name, as on the masters")
+	fs.StringVar(&o.caFile, "ca-file", "", "PEM certificates to check masters' TLS APIs against; empty means the system's")
 	fs.StringVar(&o.pauseImage, "pause-image", worker.DefaultPauseImage, "image of each pod's sandbox container (make images builds the default)")
 	fs.StringVar(&o.network, "network", defaultNetwork, "Docker bridge network for pods and tasks, created if missing")
 	fs.StringVar(&o.hostPortIP, "host-port-ip", "", "host address that pod host ports are published on; empty means every address")
@@ -145,12 +154,39 @@ func workerConfig(o options, logger hclog.Logger) (worker.Config, error) {
 	if cfg.ListenAddr == "" {
 		cfg.ListenAddr = ":" + strconv.Itoa(o.port)
 	}
+	if err := addSecurity(&cfg, o); err != nil {
+		return cfg, err
+	}
 	if o.tokenFile == "" {
 		return cfg, nil
 	}
 	token, err := readToken(o.tokenFile)
 	cfg.Token = token
 	return cfg, err
+}
+
+// addSecurity sets up checking the masters' calls and trusting their TLS.
+func addSecurity(cfg *worker.Config, o options) error {
+	if o.jwtSecretFile != "" {
+		keys, err := auth.LoadKeys(o.jwtSecretFile)
+		if err != nil {
+			return err
+		}
+		cfg.Verifier = auth.NewVerifier(keys, o.jwtAudience)
+	}
+	if o.caFile == "" {
+		return nil
+	}
+	pem, err := os.ReadFile(o.caFile)
+	if err != nil {
+		return fmt.Errorf("read CA file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return fmt.Errorf("CA file %s holds no PEM certificate", o.caFile)
+	}
+	cfg.MasterTLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return nil
 }
 
 func readToken(path string) (string, error) {

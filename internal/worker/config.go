@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/podling/podling/internal/auth"
 	"github.com/podling/podling/internal/runtime"
 )
 
@@ -45,6 +47,13 @@ type Config struct {
 	Masters []string
 	// Token, when set, is sent to masters as a bearer token.
 	Token string
+	// Verifier, when set, turns authentication on for the worker's own
+	// API: every call but /health needs a valid admin token, which is what
+	// masters present.
+	Verifier *auth.Verifier
+	// MasterTLS, when set, is the TLS configuration for calls to masters
+	// whose API is served over TLS, such as a pool of trusted CAs.
+	MasterTLS *tls.Config
 	// HeartbeatInterval is the time between heartbeats.
 	HeartbeatInterval time.Duration
 	// Capacity is the number of tasks the worker offers to run at once.

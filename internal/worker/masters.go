@@ -3,6 +3,7 @@ package worker
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,7 +47,7 @@ func newMasterClient(cfg Config) *masterClient {
 	return &masterClient{
 		urls:       urls,
 		token:      cfg.Token,
-		http:       &http.Client{},
+		http:       &http.Client{Transport: masterTransport(cfg.MasterTLS)},
 		timeout:    cfg.RequestTimeout,
 		minBackoff: cfg.MinBackoff,
 		maxBackoff: cfg.MaxBackoff,
@@ -247,4 +248,12 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// masterTransport returns the transport for calls to masters, with the
+// given TLS configuration when there is one.
+func masterTransport(tlsConfig *tls.Config) http.RoundTripper {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSClientConfig = tlsConfig
+	return transport
 }

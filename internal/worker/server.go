@@ -8,6 +8,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/podling/podling/internal/auth"
 	"github.com/podling/podling/internal/runtime"
 	"github.com/podling/podling/internal/types"
 )
@@ -45,10 +46,34 @@ func (w *Worker) routes() http.Handler {
 
 func (w *Worker) handle(fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if err := fn(rw, r); err != nil {
+		err := w.authenticate(r)
+		if err == nil {
+			err = fn(rw, r)
+		}
+		if err != nil {
 			writeError(rw, r, w.log, err)
 		}
 	})
+}
+
+// authenticate accepts a call when authentication is off, the path is
+// /health, or the call carries a valid admin token, which masters present.
+func (w *Worker) authenticate(r *http.Request) error {
+	if w.cfg.Verifier == nil || r.URL.Path == "/health" {
+		return nil
+	}
+	token, err := auth.FromRequest(r)
+	if err != nil {
+		return newAPIError(http.StatusUnauthorized, "unauthenticated", "%v", err)
+	}
+	claims, err := w.cfg.Verifier.Verify(token)
+	if err != nil {
+		return newAPIError(http.StatusUnauthorized, "unauthenticated", "%v", err)
+	}
+	if claims.Role != auth.RoleAdmin {
+		return newAPIError(http.StatusForbidden, "forbidden", "role %s may not call the worker API; masters use admin tokens", claims.Role)
+	}
+	return nil
 }
 
 // pathTaskID returns the validated task ID from the request path.

@@ -101,8 +101,8 @@ func startLocalCluster(t *testing.T, bins binaries, pauseImage string) *localClu
 }
 
 // startMasterProcesses starts three masters that bootstrap together, with
-// the given heartbeat TTL.
-func startMasterProcesses(t *testing.T, bins binaries, heartbeatTTL string) *localCluster {
+// the given heartbeat TTL and any extra flags.
+func startMasterProcesses(t *testing.T, bins binaries, heartbeatTTL string, extra ...string) *localCluster {
 	t.Helper()
 	lc := &localCluster{}
 	raftAddrs := make([]string, 3)
@@ -115,9 +115,9 @@ func startMasterProcesses(t *testing.T, bins binaries, heartbeatTTL string) *loc
 	for i, raftAddr := range raftAddrs {
 		id, httpAddr := fmt.Sprintf("m%d", i+1), freeAddr(t)
 		lc.masterURLs = append(lc.masterURLs, "http://"+httpAddr)
-		lc.masters = append(lc.masters, startProcess(t, id, bins.master,
-			"-id", id, "-http-addr", httpAddr, "-raft-addr", raftAddr, "-data-dir", filepath.Join(data, id),
-			"-peers", strings.Join(peers, ","), "-heartbeat-ttl", heartbeatTTL, "-log-level", "debug"))
+		args := []string{"-id", id, "-http-addr", httpAddr, "-raft-addr", raftAddr, "-data-dir", filepath.Join(data, id),
+			"-peers", strings.Join(peers, ","), "-heartbeat-ttl", heartbeatTTL, "-log-level", "debug"}
+		lc.masters = append(lc.masters, startProcess(t, id, bins.master, append(args, extra...)...))
 	}
 	return lc
 }

@@ -28,6 +28,7 @@ type workerStarter struct {
 	masterURLs []string
 	network    string
 	pauseImage string
+	extra      []string // further flags
 	starts     int
 }
 
@@ -37,10 +38,10 @@ func (ws *workerStarter) start() *process {
 	ws.starts++
 	addr := freeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
-	return startProcess(t, fmt.Sprintf("worker-%d", ws.starts), ws.binary,
-		"-node-id", ws.nodeID, "-hostname", "127.0.0.1", "-port", port, "-listen-addr", addr,
+	args := []string{"-node-id", ws.nodeID, "-hostname", "127.0.0.1", "-port", port, "-listen-addr", addr,
 		"-masters", strings.Join(ws.masterURLs, ","), "-heartbeat-interval", "1s", "-log-level", "debug",
-		"-network", ws.network, "-pause-image", ws.pauseImage, "-host-port-ip", "127.0.0.1")
+		"-network", ws.network, "-pause-image", ws.pauseImage, "-host-port-ip", "127.0.0.1"}
+	return startProcess(t, fmt.Sprintf("worker-%d", ws.starts), ws.binary, append(args, ws.extra...)...)
 }
 
 // startMasters starts three masters whose heartbeat TTL of 60 s keeps the
