@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 )
 
@@ -44,7 +45,7 @@ func decodeStrict(body []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return invalid("", "unexpected data after the JSON object")
 	}
-	return nil
+	return checkKeys(body, reflect.TypeOf(v))
 }
 
 func describeDecodeError(err error) error {

@@ -19,8 +19,8 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/podling/podling/fsm"
-	"github.com/podling/podling/internal/auth"
 	"github.com/podling/podling/internal/api"
+	"github.com/podling/podling/internal/auth"
 	"github.com/podling/podling/internal/cluster"
 	"github.com/podling/podling/internal/forward"
 	"github.com/podling/podling/internal/types"
