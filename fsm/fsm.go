@@ -212,3 +212,21 @@ func (f *FSM) MasterAddress(serverID string) (string, bool) {
 	addr, ok := f.masters[serverID]
 	return addr, ok
 }
+
+// Counts returns the number of objects of each kind by status: tasks,
+// pods and nodes by status, services under "".
+func (f *FSM) Counts() map[string]map[string]int {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	counts := map[string]map[string]int{"task": {}, "pod": {}, "node": {}, "service": {"": len(f.services)}}
+	for status, set := range f.tasksByStatus {
+		counts["task"][string(status)] = len(set)
+	}
+	for _, p := range f.pods {
+		counts["pod"][string(p.Status)]++
+	}
+	for _, n := range f.nodes {
+		counts["node"][string(n.Status)]++
+	}
+	return counts
+}

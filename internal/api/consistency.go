@@ -39,6 +39,7 @@ func (s *Server) leaderOnlyLimit(limit int64, h writeFunc) http.Handler {
 			return
 		}
 		err = s.forwarder.Forward(w, r, body)
+		s.metrics.Forwarded(forwardOutcome(err))
 		if errors.Is(err, forward.ErrLeaderIsSelf) {
 			s.adapt(func(r *http.Request) (reply, error) { return s.serveOnLeader(r, body, h) })(w, r)
 			return
@@ -219,3 +220,16 @@ var (
 	errRouteNotFound    = errors.New("not found")
 	errMethodNotAllowed = errors.New("method not allowed")
 )
+
+// forwardOutcome names the outcome of a forward for metrics.
+func forwardOutcome(err error) string {
+	switch {
+	case err == nil:
+		return "relayed"
+	case errors.Is(err, forward.ErrLeaderIsSelf):
+		return "served_here"
+	case errors.Is(err, forward.ErrOutcomeUnknown):
+		return "outcome_unknown"
+	}
+	return "no_leader"
+}

@@ -60,6 +60,7 @@ func (s *Server) heartbeat(r *http.Request, _ []byte) (reply, error) {
 	}
 	now := s.now().UTC()
 	s.heartbeats.Observe(id, now)
+	s.metrics.Heartbeat()
 	node.LastHeartbeat = now
 	if node.Status == types.NodeOnline {
 		return reply{status: http.StatusOK, body: node}, nil

@@ -17,6 +17,7 @@ import (
 	"github.com/podling/podling/internal/auth"
 	"github.com/podling/podling/internal/cluster"
 	"github.com/podling/podling/internal/forward"
+	"github.com/podling/podling/internal/metrics"
 	"github.com/podling/podling/internal/types"
 )
 
@@ -77,6 +78,8 @@ type Config struct {
 	// Verifier, when set, turns authentication on: every call but /health
 	// and /ready needs a valid token whose role allows it.
 	Verifier *auth.Verifier
+	// Metrics, when set, records requests and is served on /metrics.
+	Metrics *metrics.Master
 	// NodeRegistered, when set, is called on the leader after a node
 	// registers or comes back online, so its work can be checked.
 	NodeRegistered func(nodeID string)
@@ -107,6 +110,7 @@ type Server struct {
 	backup     Backup
 	restorer   Restorer
 	verifier   *auth.Verifier
+	metrics    *metrics.Master
 	logger     hclog.Logger
 	maxBody    int64
 	readWait   time.Duration
@@ -121,8 +125,8 @@ func New(cfg Config) *Server {
 	s := &Server{
 		raft: cfg.Raft, state: cfg.State, forwarder: cfg.Forwarder, heartbeats: cfg.Heartbeats, workers: cfg.Workers, registered: cfg.NodeRegistered,
 		membership: cfg.Membership, addresses: cfg.Addresses, peers: cfg.Peers, backup: cfg.Backup, restorer: cfg.Restorer,
-		verifier: cfg.Verifier,
-		logger:   cfg.Logger.Named("api"), maxBody: cfg.MaxBodyBytes, readWait: cfg.ReadTimeout,
+		verifier: cfg.Verifier, metrics: cfg.Metrics,
+		logger: cfg.Logger.Named("api"), maxBody: cfg.MaxBodyBytes, readWait: cfg.ReadTimeout,
 		readyWait: cfg.ReadyWait, auth: cfg.AuthEnabled || cfg.Verifier != nil, now: cfg.Now,
 	}
 	s.setDefaults()
@@ -165,6 +169,10 @@ func (s *Server) routes() *mux.Router {
 
 	r.Handle("/health", s.adapt(s.health)).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/ready", s.adapt(s.ready)).Methods(http.MethodGet, http.MethodHead)
+	if s.metrics != nil {
+		r.Handle("/metrics", s.metrics.Handler()).Methods(http.MethodGet)
+	}
+	r.Use(s.observe)
 	r.Handle(forward.ReadIndexPath, s.adapt(s.readIndex)).Methods(http.MethodGet)
 	r.Handle(MastersPath+"/{serverId}", s.leaderOnly(s.setMasterAddress)).Methods(http.MethodPut)
 

@@ -101,6 +101,9 @@ type Config struct {
 	// single-node cluster of this master alone. Ignored when DataDir already
 	// holds Raft state.
 	Peers []Peer
+	// ObserveApply, when set, is called with the time each successful
+	// Propose took, for metrics.
+	ObserveApply func(command string, took time.Duration)
 	// Join, when set, skips the bootstrap: the master waits to be added to
 	// a running cluster.
 	Join   bool
@@ -122,7 +125,9 @@ type Node struct {
 	timing     Timing
 	leadership *leadership
 	hadState   bool
-	logger     hclog.Logger
+	// observeApply is Config.ObserveApply.
+	observeApply func(command string, took time.Duration)
+	logger       hclog.Logger
 }
 
 // Open starts the Raft member and bootstraps a new cluster when DataDir
@@ -137,7 +142,7 @@ func Open(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 
-	n := &Node{id: cfg.ID, fsm: cfg.FSM, timing: cfg.Timing, logger: cfg.Logger.Named("cluster"), leadership: newLeadership()}
+	n := &Node{id: cfg.ID, fsm: cfg.FSM, timing: cfg.Timing, logger: cfg.Logger.Named("cluster"), leadership: newLeadership(), observeApply: cfg.ObserveApply}
 	if err := n.openStores(cfg, logger); err != nil {
 		return nil, err
 	}

@@ -39,9 +39,13 @@ func (n *Node) Propose(ctx context.Context, cmd fsm.Command) (Result, error) {
 		return Result{}, ErrNotLeader
 	}
 
+	start := time.Now()
 	future := n.raft.Apply(data, n.applyTimeout(ctx))
 	if err := future.Error(); err != nil {
 		return Result{}, fmt.Errorf("propose %s: %w", cmd.Type(), mapRaftError(err))
+	}
+	if n.observeApply != nil {
+		n.observeApply(cmd.Type().String(), time.Since(start))
 	}
 	res := Result{Value: future.Response(), Index: future.Index()}
 	if fsmErr, ok := res.Value.(error); ok {

@@ -20,6 +20,7 @@ import (
 	"github.com/podling/podling/internal/auth"
 	"github.com/podling/podling/internal/cluster"
 	"github.com/podling/podling/internal/forward"
+	"github.com/podling/podling/internal/metrics"
 	"github.com/podling/podling/internal/nodes"
 	"github.com/podling/podling/internal/scheduler"
 	"github.com/podling/podling/internal/workerclient"
@@ -77,7 +78,8 @@ type Master struct {
 	reconciler *scheduler.Reconciler
 	forwarder  *forward.Forwarder
 	tokens     *auth.TokenSource // nil with authentication off
-	tlsClient  *tls.Config       // for calls to other masters; nil means the defaults
+	metrics    *metrics.Master
+	tlsClient  *tls.Config // for calls to other masters; nil means the defaults
 	workers    *workerclient.Client
 
 	stopCtx context.Context // cancelled by Close
@@ -96,6 +98,7 @@ func Start(cfg Config) (*Master, error) {
 		cfg.HeartbeatBatch = time.Second
 	}
 	m := &Master{cfg: cfg, logger: cfg.Logger, fsm: fsm.New(cfg.Logger)}
+	m.metrics = metrics.NewMaster(metricsSource{m})
 	if err := m.loadTLS(); err != nil {
 		return nil, err
 	}
@@ -105,7 +108,8 @@ func Start(cfg Config) (*Master, error) {
 	node, err := cluster.Open(cluster.Config{
 		ID: cfg.ID, BindAddr: cfg.RaftAddr, Advertise: cfg.RaftAdvertise, DataDir: cfg.DataDir,
 		Peers: cfg.Peers, Join: cfg.Join != "", FSM: m.fsm, Logger: cfg.Logger, Timing: cfg.Timing,
-		Network: cfg.Network,
+		ObserveApply: m.metrics.Applied,
+		Network:      cfg.Network,
 	})
 	if err != nil {
 		_ = m.listener.Close()
@@ -160,6 +164,7 @@ func (m *Master) wire() {
 	})
 	m.workers = workerclient.New(workerClient)
 	m.dispatcher = scheduler.NewDispatcher(m.node, m.workers, m.logger)
+	m.dispatcher.SetMetrics(m.metrics)
 	m.reconciler = scheduler.NewReconciler(m.node, m.fsm, m.workers, m.dispatcher, m.logger)
 	m.scheduler = scheduler.New(scheduler.Config{Raft: m.node, State: m.fsm, Dispatcher: m.dispatcher, Logger: m.logger})
 
@@ -178,7 +183,7 @@ func (m *Master) wire() {
 	handler := api.New(api.Config{
 		Raft: m.node, State: m.fsm, Forwarder: m.forwarder, Heartbeats: m.tracker, Workers: streams,
 		Membership: m.node, Addresses: m.fsm, Peers: m.peerClient(0), Backup: m.fsm, Restorer: m.node,
-		NodeRegistered: m.reconciler.NodeRegistered, Verifier: verifier, Logger: m.logger,
+		NodeRegistered: m.reconciler.NodeRegistered, Verifier: verifier, Metrics: m.metrics, Logger: m.logger,
 	})
 	m.httpServer = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 }

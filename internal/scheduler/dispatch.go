@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/podling/podling/fsm"
+	"github.com/podling/podling/internal/metrics"
 	"github.com/podling/podling/internal/types"
 	"github.com/podling/podling/internal/workerclient"
 )
@@ -29,6 +30,8 @@ type Dispatcher struct {
 	logger  hclog.Logger
 	now     func() time.Time
 
+	metrics *metrics.Master
+
 	inFlight map[string]bool // keys of dispatches running now
 	mu       sync.Mutex
 	wg       sync.WaitGroup
@@ -39,9 +42,13 @@ func NewDispatcher(raft Raft, workers *workerclient.Client, logger hclog.Logger)
 	return &Dispatcher{raft: raft, workers: workers, logger: logger.Named("dispatch"), now: time.Now, inFlight: map[string]bool{}}
 }
 
+// SetMetrics makes the dispatcher count its outcomes. Call it before use.
+func (d *Dispatcher) SetMetrics(m *metrics.Master) { d.metrics = m }
+
 // job is one dispatch: send delivers it, fail records that it never could
 // be delivered.
 type job struct {
+	kind string // task or pod
 	key  string
 	log  hclog.Logger
 	send func(ctx context.Context) error
@@ -54,6 +61,7 @@ type job struct {
 func (d *Dispatcher) DispatchTask(ctx context.Context, task types.Task, node types.Node, term, index uint64) {
 	req := types.ExecuteRequest{Task: task, Term: term, Index: index}
 	d.start(ctx, job{
+		kind: "task",
 		key:  "task/" + task.TaskID,
 		log:  d.logger.With("task_id", task.TaskID, "node_id", node.NodeID, "term", term),
 		send: func(ctx context.Context) error { return d.workers.ExecuteTask(ctx, node, req) },
@@ -68,6 +76,7 @@ func (d *Dispatcher) DispatchTask(ctx context.Context, task types.Task, node typ
 func (d *Dispatcher) DispatchPod(ctx context.Context, pod types.Pod, node types.Node, term, index uint64) {
 	req := types.PodExecuteRequest{Pod: pod, Term: term, Index: index}
 	d.start(ctx, job{
+		kind: "pod",
 		key:  "pod/" + pod.PodID,
 		log:  d.logger.With("pod_id", pod.PodID, "node_id", node.NodeID, "term", term),
 		send: func(ctx context.Context) error { return d.workers.ExecutePod(ctx, node, req) },
@@ -117,12 +126,15 @@ func (d *Dispatcher) run(ctx context.Context, j job) {
 		cancel()
 		if err == nil {
 			j.log.Info("dispatched")
+			d.metrics.Dispatch(j.kind, "accepted")
 			return
 		}
 		lastErr = err
 		if errors.Is(err, workerclient.ErrRejected) {
+			d.metrics.Dispatch(j.kind, "rejected")
 			break // the worker rejected the request itself, so retrying cannot help
 		}
+		d.metrics.Dispatch(j.kind, "retried")
 		j.log.Warn("dispatch failed, retrying", "attempt", attempt, "error", err)
 		select {
 		case <-ctx.Done():
