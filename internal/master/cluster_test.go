@@ -351,6 +351,15 @@ func TestCluster_HugeBodyIs413AndLogDoesNotGrow(t *testing.T) {
 	tc := startCluster(t, 3)
 	leader := tc.waitLeader()
 	node := tc.masters[leader].Cluster()
+	// A new leader writes its address and takeover record; let those
+	// settle so only the requests below could move the index.
+	settleDeadline := time.Now().Add(10 * time.Second)
+	for len(tc.masters[leader].FSM().LeaderChanges()) == 0 || !allAddressesPublished(tc, leader) {
+		if time.Now().After(settleDeadline) {
+			t.Fatal("the new leader did not record its takeover and addresses within 10s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	before := node.Status().CommitIndex
 
 	huge := bytes.Repeat([]byte("a"), 10<<20)
@@ -367,4 +376,13 @@ func TestCluster_HugeBodyIs413AndLogDoesNotGrow(t *testing.T) {
 	if after := node.Status().CommitIndex; after != before {
 		t.Errorf("commit index moved from %d to %d after rejected bodies", before, after)
 	}
+}
+
+func allAddressesPublished(tc *testCluster, leader int) bool {
+	for i := range tc.masters {
+		if _, ok := tc.masters[leader].FSM().MasterAddress(tc.configs[i].ID); !ok {
+			return false
+		}
+	}
+	return true
 }
