@@ -31,6 +31,7 @@ import (
 	"github.com/podling/podling/internal/auth"
 	"github.com/podling/podling/internal/flagenv"
 	"github.com/podling/podling/internal/logging"
+	"github.com/podling/podling/internal/metrics"
 	"github.com/podling/podling/internal/runtime/docker"
 	"github.com/podling/podling/internal/worker"
 )
@@ -149,6 +150,7 @@ func workerConfig(o options, logger hclog.Logger) (worker.Config, error) {
 		PauseImage:        o.pauseImage,
 		StopGrace:         o.stopGrace,
 		DrainOnExit:       o.drainOnExit,
+		Metrics:           metrics.NewWorker(),
 		Logger:            logger,
 	}
 	if cfg.ListenAddr == "" {

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/podling/podling/internal/auth"
+	"github.com/podling/podling/internal/metrics"
 	"github.com/podling/podling/internal/runtime"
 )
 
@@ -51,6 +52,9 @@ type Config struct {
 	// API: every call but /health needs a valid admin token, which is what
 	// masters present.
 	Verifier *auth.Verifier
+	// Metrics, when set, counts container starts, failures and probe
+	// results, and is served on /metrics.
+	Metrics *metrics.Worker
 	// MasterTLS, when set, is the TLS configuration for calls to masters
 	// whose API is served over TLS, such as a pool of trusted CAs.
 	MasterTLS *tls.Config

@@ -19,6 +19,7 @@ func (w *Worker) runTask(ctx context.Context, t *task, spec runtime.Spec) {
 	containerID, err := w.rt.Start(ctx, spec)
 	if err != nil {
 		failure := startFailure(err)
+		w.cfg.Metrics.ContainerFailed("task", failure.Reason)
 		t.update(failure)
 		close(t.started)
 		if ctx.Err() == nil {
@@ -29,6 +30,7 @@ func (w *Worker) runTask(ctx context.Context, t *task, spec runtime.Spec) {
 	}
 
 	log.Info("started container", "container_id", containerID)
+	w.cfg.Metrics.ContainerStarted("task")
 	t.update(types.TaskStatusUpdate{Status: types.TaskRunning, ContainerID: containerID})
 	close(t.started)
 	w.followContainer(ctx, t, containerID)
@@ -62,6 +64,9 @@ func (w *Worker) followContainer(ctx context.Context, t *task, containerID strin
 	}
 	w.log.Info("container exited", "task_id", t.id, "container_id", containerID,
 		"status", outcome.Status, "exit_code", code)
+	if outcome.Status == types.TaskFailed {
+		w.cfg.Metrics.ContainerFailed("task", outcome.Reason)
+	}
 	t.update(outcome)
 	w.report(ctx, t.id, outcome)
 }

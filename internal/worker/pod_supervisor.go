@@ -88,6 +88,7 @@ func (p *pod) startContainer(ctx context.Context, i, restartCount int) (runtime.
 		return runtime.Container{}, err
 	}
 	p.log.Info("started container", "container", spec.Name, "container_id", c.ID, "restart_count", c.RestartCount)
+	p.cfg.Metrics.ContainerStarted("pod")
 	p.recordRunning(i, c)
 	return c, nil
 }
@@ -101,6 +102,7 @@ func (p *pod) recordStartFailure(i int, err error) {
 		reason = types.ReasonImagePullFailed
 	}
 	p.log.Error("failed to start container", "container", pc.spec.Name, "image", pc.spec.Image, "reason", reason, "error", err)
+	p.cfg.Metrics.ContainerFailed("pod", reason)
 	pc.status.State = types.ContainerWaiting
 	pc.status.Ready = false
 	pc.status.Reason, pc.status.Message = reason, err.Error()
@@ -197,6 +199,9 @@ func (p *pod) recordExit(i int, c, exited runtime.Container, waitErr error) (tim
 	pc.status.Ready = false
 	pc.status.FinishedAt = &finishedAt
 	pc.status.ExitCode, pc.status.Reason, pc.status.Message = exitDetails(c.ID, exited.ExitCode, waitErr, pc.unhealthy)
+	if pc.status.Reason != reasonCompleted {
+		p.cfg.Metrics.ContainerFailed("pod", pc.status.Reason)
+	}
 
 	restart := !p.finishing && shouldRestart(p.policy, exited.ExitCode, waitErr, pc.unhealthy != "")
 	pc.unhealthy = ""

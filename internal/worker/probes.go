@@ -109,6 +109,7 @@ func (p *pod) runProbe(ctx context.Context, kind string, i int, containerID stri
 			return
 		}
 		log.Debug("probe result", "success", err == nil, "error", err)
+		p.cfg.Metrics.ProbeResult(kind, err == nil)
 
 		// Count the current streak and report a result once it is long
 		// enough and new.

@@ -27,6 +27,13 @@ func (w *Worker) newServer() *http.Server {
 func (w *Worker) routes() http.Handler {
 	r := mux.NewRouter()
 	r.Handle("/health", w.handle(w.handleHealth)).Methods(http.MethodGet)
+	if w.cfg.Metrics != nil {
+		metricsHandler := w.cfg.Metrics.Handler()
+		r.Handle("/metrics", w.handle(func(rw http.ResponseWriter, req *http.Request) error {
+			metricsHandler.ServeHTTP(rw, req)
+			return nil
+		})).Methods(http.MethodGet)
+	}
 	r.Handle("/api/v1/tasks/{id}/execute", w.handle(w.handleExecute)).Methods(http.MethodPost)
 	r.Handle("/api/v1/tasks/{id}/status", w.handle(w.handleStatus)).Methods(http.MethodGet)
 	r.Handle("/api/v1/tasks/{id}/logs", w.handle(w.handleLogs)).Methods(http.MethodGet)
