@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -63,11 +65,25 @@ func startCluster(t *testing.T, n int, options ...func(*Config)) *testCluster {
 
 func (tc *testCluster) start(i int) {
 	tc.t.Helper()
-	m, err := Start(tc.configs[i])
+	m, err := startRetrying(tc.configs[i])
 	if err != nil {
 		tc.t.Fatalf("start master %s: %v", tc.configs[i].ID, err)
 	}
 	tc.masters[i] = m
+}
+
+// startRetrying starts a master, trying again for a while when its ports
+// are taken: a master restarted on its old ports can meet another test
+// that is probing for a free port, which holds it for an instant.
+func startRetrying(cfg Config) (*Master, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		m, err := Start(cfg)
+		if err == nil || !errors.Is(err, syscall.EADDRINUSE) || time.Now().After(deadline) {
+			return m, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func (tc *testCluster) stop(i int) {

@@ -132,7 +132,7 @@ func (fc *faultCluster) restart(i int) error {
 	if fc.masters[i] != nil {
 		return fmt.Errorf("master %s is already running", fc.ids[i])
 	}
-	m, err := Start(fc.configs[i])
+	m, err := startRetrying(fc.configs[i])
 	if err != nil {
 		return fmt.Errorf("restart master %s: %w", fc.ids[i], err)
 	}
