@@ -17,6 +17,7 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
 	"github.com/podling/podling/fsm"
+	"github.com/podling/podling/internal/coalesce"
 )
 
 // Errors returned by Node methods. The API maps each of them to an HTTP
@@ -125,6 +126,8 @@ type Node struct {
 	timing     Timing
 	leadership *leadership
 	hadState   bool
+	// verifications coalesces concurrent leadership checks.
+	verifications coalesce.Group[struct{}]
 	// observeApply is Config.ObserveApply.
 	observeApply func(command string, took time.Duration)
 	logger       hclog.Logger

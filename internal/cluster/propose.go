@@ -81,12 +81,17 @@ func mapRaftError(err error) error {
 	return err
 }
 
-// VerifyLeader confirms with a quorum that this master is still the leader.
+// VerifyLeader confirms with a quorum that this master is still the
+// leader. Concurrent callers share one round of heartbeats that started
+// after they called, so many linearizable reads cost one round.
 func (n *Node) VerifyLeader() error {
-	if err := n.raft.VerifyLeader().Error(); err != nil {
-		return fmt.Errorf("verify leadership: %w", mapRaftError(err))
-	}
-	return nil
+	_, err := n.verifications.Do(context.Background(), "", func() (struct{}, error) {
+		if err := n.raft.VerifyLeader().Error(); err != nil {
+			return struct{}{}, fmt.Errorf("verify leadership: %w", mapRaftError(err))
+		}
+		return struct{}{}, nil
+	})
+	return err
 }
 
 // Barrier waits until every entry committed before the call has been

@@ -31,6 +31,10 @@ func (n *Node) raftConfig(cfg Config, logger hclog.Logger) *raft.Config {
 	rc.SnapshotInterval = snapshotInterval
 	rc.TrailingLogs = trailingLogs
 	rc.NotifyCh = n.leadership.raw
+	// Commands proposed at the same time go to the log and to followers in
+	// one batch, up to 256 entries per AppendEntries call.
+	rc.BatchApplyCh = true
+	rc.MaxAppendEntries = 256
 	return rc
 }
 

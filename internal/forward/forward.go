@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/podling/podling/internal/coalesce"
 )
 
 // Headers set on forwarded requests and on every response.
@@ -67,6 +69,8 @@ type Forwarder struct {
 	// authorization, when set, gives the Authorization header of this
 	// master's own requests, such as publishing its address.
 	authorization func() (string, error)
+	// readIndexes coalesces concurrent read-index requests.
+	readIndexes coalesce.Group[uint64]
 }
 
 // SetAuthorization makes Send present the header that fn returns.
@@ -231,7 +235,32 @@ type readIndexAnswer struct {
 
 // ReadIndex requests from the leader the index that a linearizable read must
 // wait for. The caller's Authorization header is passed on.
+//
+// Concurrent calls that send the same Authorization share one request to
+// the leader, sent after they called. With a token source set, the
+// forwarder's own token is sent, so every read shares it; the caller was
+// authenticated before its read got here.
 func (f *Forwarder) ReadIndex(ctx context.Context, authorization string) (uint64, error) {
+	if f.authorization != nil {
+		own, err := f.authorization()
+		if err != nil {
+			return 0, err
+		}
+		authorization = own
+	}
+	return f.readIndexes.Do(ctx, authorization, func() (uint64, error) {
+		// The call serves many callers, so it is bounded by the election
+		// wait rather than by one caller's context.
+		callCtx, cancel := context.WithTimeout(context.Background(), f.electionWait+readIndexTimeout)
+		defer cancel()
+		return f.readIndexOnce(callCtx, authorization)
+	})
+}
+
+// readIndexTimeout bounds a read-index request once it is sent.
+const readIndexTimeout = 5 * time.Second
+
+func (f *Forwarder) readIndexOnce(ctx context.Context, authorization string) (uint64, error) {
 	resp, leaderID, err := f.deliver(ctx, func(leaderURL string) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, leaderURL+ReadIndexPath, nil)
 		if err == nil && authorization != "" {

@@ -198,8 +198,16 @@ func (m *Master) peerClient(timeout time.Duration) *http.Client {
 		transport.DialContext = m.cfg.Network.Dialer(m.cfg.ID)
 	}
 	transport.TLSClientConfig = m.tlsClient
+	// Every concurrent forwarded request holds a connection to the leader;
+	// keeping them idle between requests spares a TCP (and TLS) handshake
+	// per request under load.
+	transport.MaxIdleConns, transport.MaxIdleConnsPerHost = peerIdleConns, peerIdleConns
 	return &http.Client{Timeout: timeout, Transport: transport}
 }
+
+// peerIdleConns is how many idle connections to each other master are
+// kept for reuse.
+const peerIdleConns = 256
 
 func (m *Master) serve() {
 	if m.cfg.Join != "" && !m.node.HadState() {
