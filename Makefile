@@ -3,12 +3,12 @@
 
 GO        ?= go
 BIN       := bin
-BINARIES  := podling-master podling-worker podling-echo podling-pause
+BINARIES  := podling-master podling-worker podling-echo podling-pause podling-chaos
 export CGO_ENABLED := 0
 # The build machines run the legacy Docker builder.
 export DOCKER_BUILDKIT := 0
 
-.PHONY: all build images test test-short fuzz run stop clean
+.PHONY: all build images test test-short fuzz run stop clean demo demo-down demo-check chaos chaos-soak
 
 all: build
 
@@ -51,3 +51,28 @@ stop:
 
 clean: stop
 	rm -rf $(BIN) data
+
+# demo runs docker-compose.yml (three masters, two workers) with HAProxy
+# from the host on 127.0.0.1:8070, and submits a task, a pod and a
+# service through it. demo-down removes all of it. COMPOSE is Compose v2
+# when the docker CLI has it, else docker-compose.
+COMPOSE ?= $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; else echo docker-compose; fi)
+export COMPOSE
+
+demo: images
+	scripts/demo.sh up
+
+demo-check:
+	scripts/demo.sh check
+
+demo-down:
+	scripts/demo.sh down
+
+# chaos runs one round of each fault scenario in deploy/chaos against the
+# running demo; chaos-soak runs SOAK_ROUNDS rounds of each.
+SOAK_ROUNDS ?= 10
+chaos: build
+	ROUNDS=1 deploy/chaos/all
+
+chaos-soak: build
+	ROUNDS=$(SOAK_ROUNDS) deploy/chaos/all
