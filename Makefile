@@ -56,7 +56,9 @@ clean: stop
 # from the host on 127.0.0.1:8070, and submits a task, a pod and a
 # service through it. demo-down removes all of it. COMPOSE is Compose v2
 # when the docker CLI has it, else docker-compose.
-COMPOSE ?= $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; else echo docker-compose; fi)
+ifndef COMPOSE
+COMPOSE := $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; else echo docker-compose; fi)
+endif
 export COMPOSE
 
 demo: images
