@@ -195,6 +195,10 @@ func (c *Client) attempt(req *http.Request, cl call) (resp *http.Response, wrote
 	if err != nil {
 		stop(timer)
 		cancel()
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			err = urlErr.Err // the master's URL is named by the caller
+		}
 		if timedOut.Load() {
 			err = fmt.Errorf("timed out after %s without a response", c.attemptTimeout)
 		}
