@@ -353,6 +353,13 @@ func testSnapshot(t *testing.T, masters string) {
 	if saved.stdout != "" || saved.stderr != "" {
 		t.Errorf("snapshot save without a terminal printed %q and %q", saved.stdout, saved.stderr)
 	}
+	if info, err := os.Stat(file); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("snapshot file: %v, %v; want mode 0600", info, err)
+	}
+	shown := runWith(t, context.Background(), Streams{Terminal: true}, masters, "snapshot", "save", file).wantCode(t, 0)
+	if !strings.Contains(shown.stderr, "saved snapshot to "+file) {
+		t.Errorf("snapshot save on a terminal showed %q", shown.stderr)
+	}
 	want := decodeJSON[[]types.Task](t, runCLI(t, masters, "ps", "-o", "json").wantCode(t, 0).stdout)
 
 	fresh := startCluster(t, 1)

@@ -24,7 +24,9 @@ func (a *app) snapshotSaveCommand() *cobra.Command {
 		Short: "Save the whole state of the cluster to FILE",
 		Long: `Save the whole state of the cluster, every write acknowledged before
 the call included, to FILE, or to standard output for -. The file appears
-only once it is complete. Progress is shown on a terminal.`,
+only once it is complete, readable by its owner only, since it holds
+every environment variable of every task and pod. Progress is shown on a
+terminal.`,
 		Args: exactArgs(1),
 		RunE: a.calls(func(ctx context.Context, c *client.Client, args []string) error {
 			backup, err := c.SaveSnapshot(ctx)
@@ -40,7 +42,7 @@ only once it is complete. Progress is shown on a terminal.`,
 			if err != nil {
 				return err
 			}
-			a.progressf("\rsaved snapshot to %s (%s)\n", args[0], byteSize(size))
+			a.progressf("%ssaved snapshot to %s (%s)\n", eraseLine, args[0], byteSize(size))
 			return nil
 		}),
 	}
@@ -71,8 +73,12 @@ func (a *app) writeFile(path string, r io.Reader) (int64, error) {
 }
 
 func (a *app) snapshotProgress(read int64) {
-	a.progressf("\rsaving snapshot: %s", byteSize(read))
+	a.progressf("%ssaving snapshot: %s", eraseLine, byteSize(read))
 }
+
+// eraseLine returns a terminal's cursor to the start of the line and
+// clears it, so a progress line is written over the last one.
+const eraseLine = "\r\x1b[K"
 
 // progressInterval is the shortest time between two progress reports.
 const progressInterval = 200 * time.Millisecond
