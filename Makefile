@@ -3,7 +3,7 @@
 
 GO        ?= go
 BIN       := bin
-BINARIES  := podling-master podling-worker podling-echo podling-pause podling-chaos
+BINARIES  := podling-master podling-worker podling-echo podling-pause podling-chaos podling
 export CGO_ENABLED := 0
 # The build machines run the legacy Docker builder.
 export DOCKER_BUILDKIT := 0
