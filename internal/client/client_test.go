@@ -294,6 +294,25 @@ func TestUnreachable_AllMastersDown(t *testing.T) {
 	}
 }
 
+func TestUnreachable_DeadlineDuringTry(t *testing.T) {
+	hanging := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	t.Cleanup(hanging.Close)
+	c, err := New(Options{Masters: []string{hanging.URL}, Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.ListTasks(context.Background(), ListOptions{})
+	if !IsUnreachable(err) {
+		t.Fatalf("error = %v, want ErrUnreachable", err)
+	}
+	if errors.Is(err, context.Canceled) {
+		t.Errorf("error %v reads as a cancellation by the caller", err)
+	}
+	if !strings.Contains(err.Error(), hanging.URL+": no response before the call timed out") {
+		t.Errorf("error = %v", err)
+	}
+}
+
 func TestCancelDuringBackoffEndsCall(t *testing.T) {
 	c, err := New(Options{Masters: []string{closedURL(t)}, Timeout: -1})
 	if err != nil {

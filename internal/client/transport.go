@@ -142,7 +142,9 @@ func (c *Client) round(ctx context.Context, cl call) (*http.Response, roundResul
 		resp, wrote, err := c.attempt(req, cl)
 		if err != nil {
 			if ctx.Err() != nil {
-				result.failures = append(result.failures, fmt.Errorf("%s: %w", master, err))
+				// The call ended during this try: report the timeout, not
+				// the cancellation that carried it out.
+				result.failures = append(result.failures, fmt.Errorf("%s: no response before the call timed out", master))
 				return nil, result, nil
 			}
 			if wrote && cl.unsafe {
