@@ -46,10 +46,10 @@ func exitCode(err error) int {
 		return ExitUsage
 	case !errors.As(err, &ran):
 		return ExitUsage // raised by cobra: unknown command or flag, missing flag
-	case errors.Is(err, context.Canceled):
-		return ExitInterrupted
 	case client.IsUnreachable(err):
 		return ExitUnreachable
+	case errors.Is(err, context.Canceled):
+		return ExitInterrupted
 	}
 	return ExitFailed
 }

@@ -86,9 +86,10 @@ func printList[T any](a *app, w io.Writer, t table[T], items []T) error {
 	return a.print(w, items, func(w io.Writer) error { return t.write(w, items, a.wide()) })
 }
 
-// printCreated writes a new object's ID in the table formats, or the
-// whole object as JSON or YAML, so scripts can capture the ID.
-func (a *app) printCreated(v any, id string) error {
+// printID writes an object's ID in the table formats, or the whole
+// object as JSON or YAML, so scripts can capture the ID of what a
+// command created or deleted.
+func (a *app) printID(v any, id string) error {
 	return a.print(a.out(), v, func(w io.Writer) error {
 		_, err := fmt.Fprintln(w, id)
 		return err

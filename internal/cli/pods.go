@@ -43,7 +43,7 @@ containers. Prints the new pod's ID, or the pod with -o json or -o yaml.`,
 			if err != nil {
 				return err
 			}
-			return a.printCreated(pod, pod.PodID)
+			return a.printID(pod, pod.PodID)
 		}),
 	}
 	cmd.Flags().StringVarP(&file, "filename", "f", "", "JSON or YAML file of the pod; - reads standard input (required)")
@@ -85,7 +85,7 @@ func (a *app) podRemoveCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.printCreated(pod, pod.PodID)
+			return a.printID(pod, pod.PodID)
 		}),
 	}
 }

@@ -49,7 +49,7 @@ selector. Prints the new service's ID, or the service with -o json or -o yaml.`,
 			if err != nil {
 				return err
 			}
-			return a.printCreated(svc, svc.ServiceID)
+			return a.printID(svc, svc.ServiceID)
 		}),
 	}
 	flags := cmd.Flags()
@@ -129,7 +129,7 @@ func (a *app) serviceRemoveCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.printCreated(svc, svc.ServiceID)
+			return a.printID(svc, svc.ServiceID)
 		}),
 	}
 }

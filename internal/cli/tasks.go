@@ -57,7 +57,7 @@ func (a *app) run(ctx context.Context, c *client.Client, req types.CreateTaskReq
 			return err
 		}
 	}
-	if err := a.printCreated(task, task.TaskID); err != nil {
+	if err := a.printID(task, task.TaskID); err != nil {
 		return err
 	}
 	if task.Status == types.TaskFailed {
