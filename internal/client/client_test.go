@@ -331,8 +331,8 @@ func TestCancelDuringBackoffEndsCall(t *testing.T) {
 
 func TestIdempotencyKey_SameOnRetries(t *testing.T) {
 	// The first master takes the request and drops the connection, as a
-	// master that crashed mid-write would; the second answers 503; the
-	// third creates the task.
+	// master that crashed mid-write would. The second responds 503, and
+	// the third creates the task.
 	dropping := newRecorder(t, func(w http.ResponseWriter, _ *http.Request) {
 		conn, _, err := w.(http.Hijacker).Hijack()
 		if err == nil {
