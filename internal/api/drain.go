@@ -12,15 +12,8 @@ import (
 	"github.com/podling/podling/internal/types"
 )
 
-// DrainResult is the response of POST /api/v1/nodes/{nodeId}/drain.
-type DrainResult struct {
-	Node types.Node `json:"node"`
-	// MovedPods were stopped on the node and wait to be placed elsewhere.
-	MovedPods []string `json:"movedPods"`
-	// KeptPods run under restartPolicy Never, so moving them would mean
-	// running them twice; they stay until they end or are deleted.
-	KeptPods []string `json:"keptPods"`
-}
+// DrainResult is the body of a drain response, defined in internal/types.
+type DrainResult = types.DrainResult
 
 // drainNode cordons a node and moves its pods elsewhere: each pod whose
 // restart policy allows a new start has its containers removed on the

@@ -13,6 +13,7 @@ import (
 	"github.com/podling/podling/fsm"
 	"github.com/podling/podling/internal/cluster"
 	"github.com/podling/podling/internal/ids"
+	"github.com/podling/podling/internal/types"
 )
 
 // Membership is the part of the Raft member that changes the cluster's
@@ -29,42 +30,17 @@ type Addresses interface {
 	MasterAddress(serverID string) (string, bool)
 }
 
-// ClusterInfo is the response of GET /api/v1/cluster.
-type ClusterInfo struct {
-	LeaderID     string       `json:"leaderId"`
-	Term         uint64       `json:"term"`
-	CommitIndex  uint64       `json:"commitIndex"`
-	AppliedIndex uint64       `json:"appliedIndex"`
-	Members      []MemberInfo `json:"members"`
-}
+// ClusterInfo is the shared API type.
+type ClusterInfo = types.ClusterInfo
 
-// MemberInfo describes one master as the serving master sees it.
-type MemberInfo struct {
-	ID          string `json:"id"`
-	RaftAddress string `json:"raftAddress"`
-	APIAddress  string `json:"apiAddress,omitempty"`
-	Voter       bool   `json:"voter"`
-	Leader      bool   `json:"leader"`
-	// Healthy is true when the member answered its /health just now;
-	// LastContact is when, and Error why not.
-	Healthy      bool       `json:"healthy"`
-	LastContact  *time.Time `json:"lastContact,omitempty"`
-	Error        string     `json:"error,omitempty"`
-	AppliedIndex uint64     `json:"appliedIndex,omitempty"`
-}
+// MemberInfo is the shared API type.
+type MemberInfo = types.MemberInfo
 
-// JoinRequest is the body of POST /api/v1/cluster/join.
-type JoinRequest struct {
-	ID          string `json:"id"`
-	RaftAddress string `json:"raftAddress"`
-	APIAddress  string `json:"apiAddress"`
-}
+// JoinRequest is the shared API type.
+type JoinRequest = types.JoinRequest
 
-// TransferRequest is the optional body of POST
-// /api/v1/cluster/leadership/transfer; an empty ID lets Raft pick.
-type TransferRequest struct {
-	ID string `json:"id,omitempty"`
-}
+// TransferRequest is the shared API type.
+type TransferRequest = types.TransferRequest
 
 // memberCheckTimeout bounds the health check of one member.
 const memberCheckTimeout = time.Second
@@ -175,7 +151,7 @@ func (s *Server) transferLeadership(r *http.Request, body []byte) (reply, error)
 	if err := s.membership.TransferLeadershipTo(req.ID); err != nil {
 		return reply{}, err
 	}
-	return reply{status: http.StatusOK, body: map[string]string{"previousLeader": s.raft.ID(), "leaderId": s.raft.Leader()}}, nil
+	return reply{status: http.StatusOK, body: types.TransferResult{PreviousLeader: s.raft.ID(), LeaderID: s.raft.Leader()}}, nil
 }
 
 func validateHostPort(field, addr string) error {

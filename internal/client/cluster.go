@@ -7,48 +7,21 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/podling/podling/internal/types"
 )
 
-// ClusterInfo is the response of GET /api/v1/cluster: the leader, its
-// indexes and every member, as the serving master reports them.
-type ClusterInfo struct {
-	LeaderID     string       `json:"leaderId"`
-	Term         uint64       `json:"term"`
-	CommitIndex  uint64       `json:"commitIndex"`
-	AppliedIndex uint64       `json:"appliedIndex"`
-	Members      []MemberInfo `json:"members"`
-}
+// ClusterInfo is the shared API type.
+type ClusterInfo = types.ClusterInfo
 
-// MemberInfo describes one master, as the serving master reports it.
-type MemberInfo struct {
-	ID          string `json:"id"`
-	RaftAddress string `json:"raftAddress"`
-	APIAddress  string `json:"apiAddress,omitempty"`
-	Voter       bool   `json:"voter"`
-	Leader      bool   `json:"leader"`
-	// Healthy is true when the member responded to /health just now.
-	// LastContact is the time of that check, and Error the reason it failed.
-	Healthy      bool       `json:"healthy"`
-	LastContact  *time.Time `json:"lastContact,omitempty"`
-	Error        string     `json:"error,omitempty"`
-	AppliedIndex uint64     `json:"appliedIndex,omitempty"`
-}
+// MemberInfo is the shared API type.
+type MemberInfo = types.MemberInfo
 
-// JoinRequest is the request to add a master to the cluster as a voter.
-type JoinRequest struct {
-	ID          string `json:"id"`
-	RaftAddress string `json:"raftAddress"`
-	APIAddress  string `json:"apiAddress"`
-}
+// JoinRequest is the shared API type.
+type JoinRequest = types.JoinRequest
 
-// TransferResult is the response of a leadership transfer.
-type TransferResult struct {
-	PreviousLeader string `json:"previousLeader"`
-	LeaderID       string `json:"leaderId"`
-}
+// TransferResult is the shared API type.
+type TransferResult = types.TransferResult
 
 // RemoveResult is the response of the removal of a member.
 type RemoveResult struct {

@@ -9,13 +9,8 @@ import (
 	"github.com/podling/podling/internal/types"
 )
 
-// DrainResult is the response of a drain: the cordoned node, the pods
-// moved off it, and the pods kept because they may not run twice.
-type DrainResult struct {
-	Node      types.Node `json:"node"`
-	MovedPods []string   `json:"movedPods"`
-	KeptPods  []string   `json:"keptPods"`
-}
+// DrainResult is the body of a drain response, defined in internal/types.
+type DrainResult = types.DrainResult
 
 // ListNodes lists every node, ordered by ID.
 func (c *Client) ListNodes(ctx context.Context, o ReadOptions) ([]types.Node, Meta, error) {
