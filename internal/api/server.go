@@ -243,3 +243,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.router.ServeHTTP(w, r)
 }
+
+// Route is one method and path template the API serves.
+type Route struct {
+	Method string
+	Path   string
+}
+
+// Routes lists every route the API serves, for documentation checks.
+func (s *Server) Routes() []Route {
+	var routes []Route
+	_ = s.router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		path, err := route.GetPathTemplate()
+		if err != nil {
+			return nil
+		}
+		methods, err := route.GetMethods()
+		if err != nil {
+			return nil
+		}
+		for _, m := range methods {
+			routes = append(routes, Route{Method: m, Path: path})
+		}
+		return nil
+	})
+	return routes
+}
