@@ -8,7 +8,7 @@ export CGO_ENABLED := 0
 # The build machines run the legacy Docker builder.
 export DOCKER_BUILDKIT := 0
 
-.PHONY: all build images test test-short fuzz run stop clean demo demo-down demo-check chaos chaos-soak
+.PHONY: all build images test test-short fuzz bench bench-smoke run stop clean demo demo-down demo-check chaos chaos-soak
 
 all: build
 
@@ -40,6 +40,17 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+# bench measures three podling-master processes on loopback against a bare
+# Raft cluster with the same settings and writes docs/BENCHMARKS.md; it
+# takes about ten minutes on two cores. bench-smoke runs every phase
+# briefly and fails only when the benchmark itself breaks, never on a
+# figure.
+bench:
+	$(GO) run ./cmd/podling-bench -go $(GO) -out docs/BENCHMARKS.md
+
+bench-smoke:
+	$(GO) run ./cmd/podling-bench -go $(GO) -smoke
 
 # run starts three masters and a worker on loopback, with data under
 # ./data, and submits a sample task. stop ends them.
