@@ -15,7 +15,7 @@ func (r *runner) check(ctx context.Context, w *workload) error {
 	acked := ackedCreates(creates)
 	r.logf("history: %d creates (%d acknowledged), %d reads (%d more failed)", len(creates), len(acked), len(reads), readErrors)
 	r.logf("failed create attempts, retried: %s", w.hist.failureSummary())
-	if err := refusals(creates); err != nil {
+	if err := rejections(creates); err != nil {
 		return err
 	}
 	final, err := r.finalState(ctx)
@@ -48,12 +48,12 @@ func ackedCreates(creates []createOp) []createOp {
 	return acked
 }
 
-// refusals fails on any create the cluster rejected as invalid: a fault
-// may delay a create, never make it wrong.
-func refusals(creates []createOp) error {
+// rejections fails on any create the cluster rejected as invalid. A
+// fault may delay a create but must not make it invalid.
+func rejections(creates []createOp) error {
 	for _, op := range creates {
-		if op.refusal != "" {
-			return fmt.Errorf("create %s was refused: %s", op.key, op.refusal)
+		if op.rejection != "" {
+			return fmt.Errorf("create %s was rejected: %s", op.key, op.rejection)
 		}
 	}
 	return nil

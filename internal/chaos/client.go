@@ -32,7 +32,7 @@ type taskView struct {
 
 func (t taskView) terminal() bool { return t.Status == "completed" || t.Status == "failed" }
 
-// listing is one answer to a task list request.
+// listing is one response to a task list request.
 type listing struct {
 	tasks []taskView
 	// index is the X-Podling-Index the master served the read at.
@@ -59,7 +59,7 @@ func (l listing) keys() (map[string]string, []string) {
 	return ids, twice
 }
 
-// statusError is an HTTP answer other than the one expected.
+// statusError is an HTTP response with an unexpected status code.
 type statusError struct {
 	code int
 	body string
@@ -69,14 +69,14 @@ func (e *statusError) Error() string {
 	return fmt.Sprintf("HTTP %d: %s", e.code, e.body)
 }
 
-// refused reports whether the answer says the request was rejected as
-// invalid, which no fault should ever cause. 408 and 429 are not refusals.
-func (e *statusError) refused() bool {
+// rejected reports whether the response rejects the request as invalid,
+// which no fault should cause. 408 and 429 are not rejections.
+func (e *statusError) rejected() bool {
 	return e.code >= 400 && e.code < 500 && e.code != http.StatusRequestTimeout && e.code != http.StatusTooManyRequests
 }
 
 // failureKind classifies a failed request for the run's summary: the
-// status and error code of an answer, a timeout, or another error.
+// status and error code of a response, a timeout, or another error.
 func failureKind(err error) string {
 	var se *statusError
 	if errors.As(err, &se) {
@@ -103,7 +103,7 @@ func newAPI(timeout time.Duration) *api {
 }
 
 // createTask sends one create with an idempotency key and returns the ID of
-// the task the cluster answered with.
+// the task in the response.
 func (a *api) createTask(ctx context.Context, base, key string, body []byte) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/tasks", bytes.NewReader(body))
 	if err != nil {
@@ -138,7 +138,7 @@ func (a *api) listTasks(ctx context.Context, base, query string) (listing, error
 	return parseListing(data, header)
 }
 
-// ready returns nil when base answers GET /ready with 200.
+// ready returns nil when GET /ready on base returns 200.
 func (a *api) ready(ctx context.Context, base string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/ready", nil)
 	if err != nil {
@@ -148,7 +148,7 @@ func (a *api) ready(ctx context.Context, base string) error {
 	return err
 }
 
-// do sends req and returns the body of an answer with one of the wanted
+// do sends req and returns the body of a response with one of the expected
 // status codes, or an error.
 func (a *api) do(req *http.Request, want ...int) ([]byte, http.Header, error) {
 	resp, err := a.http.Do(req)

@@ -54,10 +54,10 @@ func TestFailureKind(t *testing.T) {
 	}
 }
 
-func TestStatusError_Refused(t *testing.T) {
+func TestStatusError_Rejected(t *testing.T) {
 	for code, want := range map[int]bool{400: true, 422: true, 408: false, 429: false, 503: false} {
-		if got := (&statusError{code: code}).refused(); got != want {
-			t.Errorf("refused(%d) = %t, want %t", code, got, want)
+		if got := (&statusError{code: code}).rejected(); got != want {
+			t.Errorf("rejected(%d) = %t, want %t", code, got, want)
 		}
 	}
 }

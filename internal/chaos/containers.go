@@ -13,15 +13,16 @@ import (
 // labelTaskID is the Docker label workers put on every task container.
 const labelTaskID = "podling.task-id"
 
-// dupTracker remembers the most containers ever seen at once for each task.
+// dupTracker records, for each task, the largest number of containers
+// seen at once.
 type dupTracker struct {
 	docker string
 	mu     sync.Mutex
-	most   map[string]int
+	peak   map[string]int
 }
 
 func newDupTracker(docker string) *dupTracker {
-	return &dupTracker{docker: docker, most: make(map[string]int)}
+	return &dupTracker{docker: docker, peak: make(map[string]int)}
 }
 
 // sample counts the containers of every task once. A failed count during
@@ -34,7 +35,7 @@ func (d *dupTracker) sample(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for id, n := range counts {
-		d.most[id] = max(d.most[id], n)
+		d.peak[id] = max(d.peak[id], n)
 	}
 	return nil
 }
@@ -45,7 +46,7 @@ func (d *dupTracker) duplicates(ids map[string]bool) []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var dups []string
-	for id, n := range d.most {
+	for id, n := range d.peak {
 		if n > 1 && ids[id] {
 			dups = append(dups, fmt.Sprintf("%s (%d containers)", id, n))
 		}

@@ -29,8 +29,8 @@ type createOp struct {
 	acked        bool
 	taskID       string
 	attempts     int
-	// refusal is a 4xx answer, which no fault should cause.
-	refusal string
+	// rejection is a 4xx response, which no fault should cause.
+	rejection string
 }
 
 // readOp is one successful list of the run's tasks through the load balancer.
@@ -107,15 +107,15 @@ func (h *history) snapshot() ([]createOp, []readOp, int) {
 	return append([]createOp(nil), h.creates...), append([]readOp(nil), h.reads...), h.readErrors
 }
 
-// firstAnswerAfter returns how long after t the load balancer first
-// answered a request sent at or after t with success: an acknowledged
-// create or a linearizable read, both of which need a working leader.
-// It returns false if there was none.
-func firstAnswerAfter(creates []createOp, reads []readOp, t int64) (time.Duration, bool) {
+// firstSuccessAfter returns how long after t the first successful
+// response came to a request sent at or after t: an acknowledged create or
+// a linearizable read, both of which need a working leader. It returns
+// false if there was none.
+func firstSuccessAfter(creates []createOp, reads []readOp, t int64) (time.Duration, bool) {
 	best, found := int64(0), false
-	consider := func(sent, answered int64) {
-		if sent >= t && (!found || answered-t < best) {
-			best, found = answered-t, true
+	consider := func(sent, received int64) {
+		if sent >= t && (!found || received-t < best) {
+			best, found = received-t, true
 		}
 	}
 	for _, op := range creates {

@@ -71,25 +71,25 @@ func TestCheckLinearizable_ReadKeyMissingFromFinalState(t *testing.T) {
 	reads := []readOp{read(2, 20, 25, "a")}
 	err := checkLinearizable([]createOp{unknown}, reads, map[string]bool{}, time.Second)
 	if err == nil || !strings.Contains(err.Error(), "gone from the final state") {
-		t.Fatalf("got %v, want a lost key", err)
+		t.Fatalf("got %v, want a key missing from the final state", err)
 	}
 }
 
 func TestCheckLinearizable_KeyNeverSent(t *testing.T) {
 	err := checkLinearizable(nil, []readOp{read(2, 20, 25, "x")}, map[string]bool{"x": true}, time.Second)
 	if err == nil || !strings.Contains(err.Error(), "no create was sent") {
-		t.Fatalf("got %v, want a phantom key", err)
+		t.Fatalf("got %v, want a key without a create", err)
 	}
 }
 
 func TestFirstAnswerAfter(t *testing.T) {
 	creates := []createOp{acked("a", 5, 8), acked("b", 12, 30), {key: "c", call: 11}}
 	reads := []readOp{read(2, 9, 25), read(2, 14, 20)}
-	got, ok := firstAnswerAfter(creates, reads, 10)
+	got, ok := firstSuccessAfter(creates, reads, 10)
 	if !ok || got != 10 {
 		t.Fatalf("got %v %t, want 10ns", got, ok)
 	}
-	if _, ok := firstAnswerAfter(creates, reads, 40); ok {
-		t.Fatal("found an answer to a request sent after every request")
+	if _, ok := firstSuccessAfter(creates, reads, 40); ok {
+		t.Fatal("found a success for a time after every request")
 	}
 }

@@ -2,8 +2,8 @@
 // workload of task creates (with idempotency keys) and task reads through a
 // load balancer, has a fault script break the cluster and heal it, and
 // then checks that nothing acknowledged was lost, that the masters agree,
-// that no task ran twice, that the history is linearizable, and that the
-// load balancer answered again within a bound.
+// that no task ran twice, that the history is linearizable, and that
+// requests through the load balancer succeeded again within a bound.
 package chaos
 
 import (
@@ -29,8 +29,8 @@ type Config struct {
 	// Warmup is the workload before the first fault, Hold how long each
 	// fault stays, Settle the workload after each heal.
 	Warmup, Hold, Settle time.Duration
-	// RecoveryBound is the longest a fault may keep the load balancer from
-	// answering creates and linearizable reads.
+	// RecoveryBound is the longest time after a fault until a create or a
+	// linearizable read through the load balancer succeeds.
 	RecoveryBound time.Duration
 	// ConvergeTimeout bounds each wait for the cluster to become ready and
 	// for its tasks to finish and the masters to agree.
@@ -43,7 +43,7 @@ type Config struct {
 	RequestTimeout, RetryDelay, CreateGiveUp time.Duration
 	// SampleInterval is the time between counts of task containers.
 	SampleInterval time.Duration
-	// Image is what the created tasks run; it must exit 0 when
+	// Image is the image of the created tasks. It must exit 0 when
 	// ECHO_EXIT_CODE=0 is set.
 	Image string
 	// Docker is the docker CLI, used to count task containers.
@@ -149,22 +149,22 @@ func (r *runner) round(ctx context.Context, round int) (int64, error) {
 	return at, r.fault(ctx, "heal")
 }
 
-// recovery returns the longest time from a fault until the load balancer
-// answered a request sent after it.
+// recovery returns the longest time from a fault until the first
+// successful response through the load balancer to a request sent after it.
 func (r *runner) recovery(creates []createOp, reads []readOp, applied []int64) (time.Duration, error) {
 	var longest time.Duration
 	for i, at := range applied {
-		took, ok := firstAnswerAfter(creates, reads, at)
+		took, ok := firstSuccessAfter(creates, reads, at)
 		if !ok || took > r.cfg.RecoveryBound {
-			return longest, fmt.Errorf("round %d: the load balancer answered no request within %s of the fault", i+1, r.cfg.RecoveryBound)
+			return longest, fmt.Errorf("round %d: no successful response through the load balancer within %s of the fault", i+1, r.cfg.RecoveryBound)
 		}
-		r.logf("round %d: the load balancer answered %.1fs after the fault", i+1, took.Seconds())
+		r.logf("round %d: first successful response %.1fs after the fault", i+1, took.Seconds())
 		longest = max(longest, took)
 	}
 	return longest, nil
 }
 
-// waitReady waits until every master and the load balancer answer /ready.
+// waitReady waits until GET /ready succeeds on every master and on the load balancer.
 func (r *runner) waitReady(ctx context.Context, when string) error {
 	urls := append([]string{r.cfg.LB}, r.cfg.Masters...)
 	return r.poll(ctx, "cluster ready "+when, func(ctx context.Context) error {

@@ -78,7 +78,7 @@ func (w *workload) creator(client int) {
 }
 
 // create sends one create and retries it with the same idempotency key
-// until it is acknowledged, refused, or CreateGiveUp has passed.
+// until it is acknowledged, rejected, or CreateGiveUp has passed.
 func (w *workload) create(client int, key string) createOp {
 	op := createOp{client: client, key: key, call: w.clock.now()}
 	body := w.taskBody(key)
@@ -92,8 +92,8 @@ func (w *workload) create(client int, key string) createOp {
 			return op
 		}
 		var se *statusError
-		if errors.As(err, &se) && se.refused() {
-			op.refusal = err.Error()
+		if errors.As(err, &se) && se.rejected() {
+			op.rejection = err.Error()
 			return op
 		}
 		w.hist.attemptFailed(failureKind(err))
