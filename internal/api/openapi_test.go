@@ -170,7 +170,7 @@ func TestOpenAPI_EveryOperationHasResponses(t *testing.T) {
 
 func TestOpenAPI_PathParametersDeclared(t *testing.T) {
 	doc, _ := loadOpenAPI(t)
-	templateParam := regexp.MustCompile(`\{([^}]+)\}`)
+	pathParam := regexp.MustCompile(`\{([^}]+)\}`)
 	for _, op := range operations(t, doc) {
 		declared := map[string]bool{}
 		for _, p := range op.op.Parameters {
@@ -182,7 +182,7 @@ func TestOpenAPI_PathParametersDeclared(t *testing.T) {
 			}
 		}
 		inPath := map[string]bool{}
-		for _, m := range templateParam.FindAllStringSubmatch(op.path, -1) {
+		for _, m := range pathParam.FindAllStringSubmatch(op.path, -1) {
 			inPath[m[1]] = true
 		}
 		if missing := missingFrom(declared, inPath); len(missing) > 0 {
