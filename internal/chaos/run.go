@@ -38,9 +38,10 @@ type Config struct {
 
 	Creators, Readers            int
 	CreateInterval, ReadInterval time.Duration
-	// RequestTimeout bounds one HTTP request; a create is retried with its
-	// key every RetryDelay until CreateGiveUp has passed.
-	RequestTimeout, RetryDelay, CreateGiveUp time.Duration
+	// RequestTimeout bounds one HTTP request, ReadTimeout one read of the
+	// workload. A create is retried with its key every RetryDelay until
+	// CreateGiveUp has passed.
+	RequestTimeout, ReadTimeout, RetryDelay, CreateGiveUp time.Duration
 	// SampleInterval is the time between counts of task containers.
 	SampleInterval time.Duration
 	// Image is the image of the created tasks. It must exit 0 when

@@ -13,12 +13,14 @@ import (
 // workload runs creators and readers against the load balancer until it is
 // stopped, and records what they saw.
 type workload struct {
-	cfg   *Config
-	api   *api
-	clock clock
-	run   string
-	hist  *history
-	dups  *dupTracker
+	cfg *Config
+	// api sends the creates; readAPI, with a shorter timeout, the reads, so
+	// that a reader stuck on a frozen master soon tries again.
+	api, readAPI *api
+	clock        clock
+	run          string
+	hist         *history
+	dups         *dupTracker
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -26,7 +28,7 @@ type workload struct {
 
 func newWorkload(cfg *Config, c clock, run string) *workload {
 	return &workload{
-		cfg: cfg, api: newAPI(cfg.RequestTimeout), clock: c, run: run,
+		cfg: cfg, api: newAPI(cfg.RequestTimeout), readAPI: newAPI(cfg.ReadTimeout), clock: c, run: run,
 		hist: &history{}, dups: newDupTracker(cfg.Docker), stop: make(chan struct{}),
 	}
 }
@@ -118,7 +120,7 @@ func (w *workload) reader(client int) {
 	query := "labelSelector=" + url.QueryEscape(labelRun+"="+w.run)
 	for {
 		call := w.clock.now()
-		l, err := w.api.listTasks(context.Background(), w.cfg.LB, query)
+		l, err := w.readAPI.listTasks(context.Background(), w.cfg.LB, query)
 		if err != nil {
 			w.hist.readFailed()
 		} else {
