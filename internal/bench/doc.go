@@ -74,7 +74,7 @@ func (r *Results) method() string {
 			"The bare-Raft failover shuts its leader down (no leadership transfer) and times until another member is leader and an Apply commits.",
 			p.ReadWindow, p.Kills, retriersPerSurvivor, retryPause, attemptTimeout),
 		fmt.Sprintf("Heartbeats: a fresh cluster; %d simulated workers are registered by 64 concurrent clients, then %d goroutines send each worker's heartbeat "+
-			"once a second, spread evenly over the second and over the three masters, for %s. Raft entries are the leader's "+
+			"once a second, spread evenly over the second and over the three masters, for %s; a heartbeat still unsent when the window closes is dropped. Raft entries are the leader's "+
 			"`podling_raft_apply_duration_seconds_count{command=\"node_heartbeats\"}` and `podling_raft_applied_index` before and after; "+
 			"CPU is utime+stime of the leader process from /proc divided by the wall time.",
 			p.HeartbeatWorkers, min(heartbeatSenders, p.HeartbeatWorkers), p.HeartbeatWindow),

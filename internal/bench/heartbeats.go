@@ -4,14 +4,17 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // heartbeatSenders is the number of goroutines that share the simulated
-// workers; each one owns a slice of them.
-const heartbeatSenders = 250
+// workers; each one owns a slice of them and sends their heartbeats one
+// after another, so a sender of ten workers keeps up while a heartbeat
+// takes less than 100 ms.
+const heartbeatSenders = 1000
 
 // HeartbeatResult describes the heartbeat run, measured on the leader.
 type HeartbeatResult struct {
@@ -25,10 +28,16 @@ type HeartbeatResult struct {
 	// HeartbeatEntries counts node_heartbeats entries the leader proposed,
 	// and AllEntries every entry applied, during the window.
 	HeartbeatEntries, AllEntries float64
-	// LeaderCPU is the leader process's CPU time during the window.
+	// EntriesByCommand counts the entries the leader proposed during the
+	// window, by command type.
+	EntriesByCommand map[string]float64
+	// LeaderCPU is the leader process's CPU time during the window, and CPU
+	// the cores used by the leader, the followers and this process.
 	LeaderCPU time.Duration
-	// LeaderChanged is set when another master led at the end.
-	LeaderChanged bool
+	CPU       CPUUse
+	// LeaderChanges counts takeovers from the start of the registrations to
+	// the end of the window.
+	LeaderChanges int
 	// RegisterTime is how long registering every worker took.
 	RegisterTime time.Duration
 }
@@ -88,6 +97,10 @@ func MeasureHeartbeats(ctx context.Context, c *Cluster, client *Client, p Params
 	if err != nil {
 		return res, err
 	}
+	changesBefore, err := c.LeaderChanges(ctx, leader)
+	if err != nil {
+		return res, fmt.Errorf("read the failover record: %w", err)
+	}
 	start := time.Now()
 	if err := RegisterWorkers(ctx, client, leader, p.HeartbeatWorkers, 64, workerPort); err != nil {
 		return res, err
@@ -98,7 +111,14 @@ func MeasureHeartbeats(ctx context.Context, c *Cluster, client *Client, p Params
 	if err != nil {
 		return res, err
 	}
+	meter, err := startCPUMeter(leader, c.Followers(leader))
+	if err != nil {
+		return res, err
+	}
 	runHeartbeats(ctx, client, c.Masters, p.HeartbeatWorkers, p.HeartbeatWindow, &res)
+	if res.CPU, err = meter.stop(); err != nil {
+		return res, err
+	}
 	after, err := readLeaderCounters(ctx, c, leader)
 	if err != nil {
 		return res, err
@@ -107,9 +127,17 @@ func MeasureHeartbeats(ctx context.Context, c *Cluster, client *Client, p Params
 	res.HeartbeatEntries = after.heartbeatEntries - before.heartbeatEntries
 	res.AllEntries = after.applied - before.applied
 	res.LeaderCPU = after.cpu - before.cpu
-	if now, err := c.Leader(ctx); err != nil || now != leader {
-		res.LeaderChanged = true
+	res.EntriesByCommand = map[string]float64{}
+	for command, count := range after.proposed {
+		if delta := count - before.proposed[command]; delta > 0 {
+			res.EntriesByCommand[command] = delta
+		}
 	}
+	changesAfter, err := c.LeaderChanges(ctx, c.Masters[0])
+	if err != nil {
+		return res, fmt.Errorf("read the failover record: %w", err)
+	}
+	res.LeaderChanges = newerChanges(changesBefore, changesAfter)
 	return res, nil
 }
 
@@ -118,6 +146,7 @@ type leaderCounters struct {
 	cpu              time.Duration
 	applied          float64
 	heartbeatEntries float64
+	proposed         map[string]float64 // by command type
 }
 
 func readLeaderCounters(ctx context.Context, c *Cluster, leader *Master) (leaderCounters, error) {
@@ -129,19 +158,29 @@ func readLeaderCounters(ctx context.Context, c *Cluster, leader *Master) (leader
 	if err != nil {
 		return leaderCounters{}, err
 	}
+	proposed := map[string]float64{}
+	for series, value := range metrics {
+		if command, ok := strings.CutPrefix(series, `podling_raft_apply_duration_seconds_count{command="`); ok {
+			proposed[strings.TrimSuffix(command, `"}`)] = value
+		}
+	}
 	return leaderCounters{
-		at: time.Now(), cpu: cpu,
+		at: time.Now(), cpu: cpu, proposed: proposed,
 		applied:          metrics["podling_raft_applied_index"],
 		heartbeatEntries: metrics[`podling_raft_apply_duration_seconds_count{command="node_heartbeats"}`],
 	}, nil
 }
 
 // runHeartbeats sends the heartbeats: sender g owns workers g, g+S, g+2S
-// and so on, and spreads its sends evenly over each second.
+// and so on, and spreads its sends evenly over each second. A heartbeat
+// still unsent when the window closes is dropped, so Sent shows the rate
+// the masters and this process kept up.
 func runHeartbeats(ctx context.Context, client *Client, masters []*Master, workers int, window time.Duration, res *HeartbeatResult) {
 	senders := min(heartbeatSenders, workers)
 	results := make([]clientResult, senders)
 	start := time.Now()
+	ctx, cancel := context.WithDeadline(ctx, start.Add(window))
+	defer cancel()
 	rounds := int(window / time.Second)
 	var wg sync.WaitGroup
 	for g := range senders {
@@ -175,6 +214,9 @@ func sendHeartbeats(ctx context.Context, client *Client, masters []*Master, g, s
 			reqCtx, cancel := context.WithTimeout(ctx, requestTimeout)
 			_, err := client.Do(reqCtx, http.MethodPost, target.URL()+"/api/v1/nodes/"+heartbeatNodeID(worker)+"/heartbeat", nil)
 			cancel()
+			if err != nil && ctx.Err() != nil {
+				return r // the window closed during this heartbeat
+			}
 			if err != nil {
 				r.errors++
 				if r.firstError == "" {

@@ -32,6 +32,9 @@ type Params struct {
 	ScaleTasks   int
 	ScalePods    int
 	ScaleClients int
+	// ScaleBudget bounds the time spent creating them; whatever is missing
+	// then comes from a restored snapshot.
+	ScaleBudget time.Duration
 }
 
 // Full returns the parameters of a full run, about ten minutes on two
@@ -45,6 +48,7 @@ func Full() Params {
 		HeartbeatWorkers: 10_000, HeartbeatWindow: 30 * time.Second,
 		DispatchSamples: 500,
 		ScaleTasks:      100_000, ScalePods: 10_000, ScaleClients: 64,
+		ScaleBudget: 4 * time.Minute,
 	}
 }
 
@@ -60,5 +64,6 @@ func Smoke() Params {
 		HeartbeatWorkers: 500, HeartbeatWindow: 3 * time.Second,
 		DispatchSamples: 20,
 		ScaleTasks:      2_000, ScalePods: 200, ScaleClients: 32,
+		ScaleBudget: 2 * time.Minute,
 	}
 }

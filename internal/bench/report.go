@@ -88,6 +88,27 @@ func rate(s Summary) string {
 
 func latencies(s Summary) string { return ms(s.P50) + " / " + ms(s.P99) }
 
+func commandCounts(counts map[string]float64) string {
+	commands := make([]string, 0, len(counts))
+	for command := range counts {
+		commands = append(commands, command)
+	}
+	slices.Sort(commands)
+	parts := make([]string, 0, len(commands))
+	for _, command := range commands {
+		parts = append(parts, fmt.Sprintf("%s %.0f", command, counts[command]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func loadText(l LoadProgress, want int) string {
+	return fmt.Sprintf("%d of %d in %s: %.0f/s overall, %.0f/s in the first %s, %.0f/s in the last",
+		l.Loaded, want, ms(l.Took), l.Rate(), l.FirstRate, progressInterval, l.LastRate)
+}
+
 // table collects the rows of a Markdown table.
 type table struct{ rows [][]string }
 
@@ -150,9 +171,12 @@ func (r *Results) addOtherFigures(t *table) {
 	t.add(fmt.Sprintf("registering %d workers", hb.Workers), ms(hb.RegisterTime), "", "")
 	t.add(fmt.Sprintf("heartbeats sent (%d workers, %s)", hb.Workers, hb.Window.Round(time.Second)), fmt.Sprintf("%.0f/s (%d errors)", hb.SentPerSecond(), hb.Errors), "", "")
 	t.add("heartbeat p50 / p99", ms(hb.P50)+" / "+ms(hb.P99), "", "")
+	t.add("leader changes during registration and heartbeats", fmt.Sprint(hb.LeaderChanges), "", "")
 	t.add("heartbeat Raft entries (node_heartbeats) on the leader", fmt.Sprintf("%.2f/s", hb.EntriesPerSecond()), "", "")
 	t.add("all Raft entries applied during the heartbeat run", fmt.Sprintf("%.2f/s", hb.AllEntriesPerSecond()), "", "")
+	t.add("entries the first leader proposed during the heartbeat run, by command", commandCounts(hb.EntriesByCommand), "", "")
 	t.add("leader CPU during the heartbeat run", fmt.Sprintf("%.2f cores", hb.CoresUsed()), "", "")
+	t.add("heartbeat run: cores used by leader / followers / benchmark", hb.CPU.String(), "", "")
 
 	t.add(fmt.Sprintf("submit to dispatch, p50 / p99 (%d tasks)", r.Dispatch.Samples), ms(r.Dispatch.P50)+" / "+ms(r.Dispatch.P99), "", "")
 	r.addScaleFigures(t)
@@ -160,10 +184,14 @@ func (r *Results) addOtherFigures(t *table) {
 
 func (r *Results) addScaleFigures(t *table) {
 	s := r.Scale
-	t.add(fmt.Sprintf("loading %d tasks (%d clients)", s.Tasks, r.Params.ScaleClients),
-		fmt.Sprintf("%s, %.0f/s", ms(s.TaskLoad), float64(s.Tasks)/s.TaskLoad.Seconds()), "", "")
-	t.add(fmt.Sprintf("loading %d pods, which stay pending (%d clients)", s.Pods, r.Params.ScaleClients),
-		fmt.Sprintf("%s, %.0f/s", ms(s.PodLoad), float64(s.Pods)/s.PodLoad.Seconds()), "", "")
+	budget := r.Params.ScaleBudget
+	t.add(fmt.Sprintf("creating %d tasks, %d clients, at most %s", s.Tasks, r.Params.ScaleClients, ms(budget*4/5)), loadText(s.TaskLoad, s.Tasks), "", "")
+	t.add(fmt.Sprintf("creating %d pods, which stay pending, %d clients", s.Pods, r.Params.ScaleClients), loadText(s.PodLoad, s.Pods), "", "")
+	state := "the created objects"
+	if s.ToppedUp {
+		state = fmt.Sprintf("creates fell short, so a snapshot of %d tasks and %d pods built with the fsm package was restored", s.Tasks, s.Pods)
+	}
+	t.add("state measured below", state, "", "")
 	ids := make([]string, 0, len(s.RSS))
 	for id := range s.RSS {
 		ids = append(ids, id)

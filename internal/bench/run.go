@@ -240,8 +240,8 @@ func (r *runner) heartbeats(ctx context.Context) error {
 	return r.withCluster(ctx, "heartbeats", func(c *Cluster) error {
 		res, err := MeasureHeartbeats(ctx, c, r.client, r.params, stub.Port())
 		r.res.Heartbeats = res
-		r.logf("heartbeats: %d workers registered in %s, %.0f sent/s, %d errors, %.2f heartbeat entries/s, %.2f entries/s, leader %.2f cores",
-			res.Workers, res.RegisterTime.Round(time.Millisecond), res.SentPerSecond(), res.Errors, res.EntriesPerSecond(), res.AllEntriesPerSecond(), res.CoresUsed())
+		r.logf("heartbeats: %d workers registered in %s, %.0f sent/s, %d errors (first: %s), %.2f heartbeat entries/s, %.2f entries/s (%v), cores leader/followers/benchmark %s",
+			res.Workers, ms(res.RegisterTime), res.SentPerSecond(), res.Errors, res.FirstError, res.EntriesPerSecond(), res.AllEntriesPerSecond(), res.EntriesByCommand, res.CPU)
 		return err
 	})
 }
@@ -263,10 +263,9 @@ func (r *runner) dispatch(ctx context.Context) error {
 func (r *runner) scale(ctx context.Context) error {
 	var snapshot []byte
 	err := r.withCluster(ctx, "scale", func(c *Cluster) error {
-		res, data, err := MeasureScale(ctx, c, r.client, r.params)
+		res, data, err := MeasureScale(ctx, c, r.client, r.params, r.logf)
 		r.res.Scale, snapshot = res, data
-		r.logf("scale: %d tasks in %s, %d pods in %s, RSS %v, snapshot %d bytes in %s",
-			res.Tasks, res.TaskLoad.Round(time.Millisecond), res.Pods, res.PodLoad.Round(time.Millisecond), res.RSS, res.SnapshotBytes, res.SnapshotTime.Round(time.Millisecond))
+		r.logf("scale: RSS %v, snapshot %d bytes in %s", res.RSS, res.SnapshotBytes, ms(res.SnapshotTime))
 		return err
 	})
 	if err != nil {

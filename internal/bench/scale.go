@@ -13,15 +13,17 @@ import (
 // ScaleResult describes the cluster loaded with many tasks and pods.
 type ScaleResult struct {
 	Tasks, Pods int
-	// TaskLoad and PodLoad are how long loading took.
-	TaskLoad, PodLoad time.Duration
+	// TaskLoad and PodLoad describe the creates within the budget.
+	TaskLoad, PodLoad LoadProgress
+	// ToppedUp is set when the creates did not finish within the budget and
+	// a snapshot with the full counts was restored instead.
+	ToppedUp bool
 	// RSS is each master's resident memory after loading, by master ID.
 	RSS map[string]int64
 	// SnapshotTime is the time to download a snapshot, of SnapshotBytes.
 	SnapshotTime  time.Duration
 	SnapshotBytes int
-	// ProbeID is a task created after the load, and TaskCount every task
-	// the snapshot holds.
+	// ProbeID is a task of the snapshot, and TaskCount every task it holds.
 	ProbeID   string
 	TaskCount int
 	// RestoreTime runs from the restore request until a follower of the
@@ -29,16 +31,30 @@ type ScaleResult struct {
 	RestoreTime time.Duration
 }
 
-// loadLimit bounds each loading step.
-const loadLimit = 15 * time.Minute
+// LoadProgress describes one loading step.
+type LoadProgress struct {
+	Loaded int
+	Took   time.Duration
+	// FirstRate and LastRate are the creates per second in the first and
+	// the last full progressInterval of the step, or over the whole step
+	// when it was shorter.
+	FirstRate, LastRate float64
+}
 
-// LoadObjects creates count objects through target with clients
-// concurrent clients; body returns the body of object i.
-func LoadObjects(ctx context.Context, client *Client, target *Master, path string, count, clients int, body func(i int) []byte) (time.Duration, error) {
-	ctx, cancel := context.WithTimeout(ctx, loadLimit)
+// Rate returns the creates per second over the whole step.
+func (l LoadProgress) Rate() float64 { return ratio(float64(l.Loaded), l.Took.Seconds()) }
+
+const progressInterval = 10 * time.Second
+
+// LoadObjects creates up to count objects through target with clients
+// concurrent clients, for at most budget; body returns the body of object
+// i. Running out of budget is not an error: Loaded then says how far the
+// step got.
+func LoadObjects(ctx context.Context, client *Client, target *Master, path string, count, clients int, budget time.Duration, body func(i int) []byte) (LoadProgress, error) {
+	loadCtx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	start := time.Now()
-	var next atomic.Int64
+	var next, loaded atomic.Int64
 	var firstErr error
 	var once sync.Once
 	var wg sync.WaitGroup
@@ -46,20 +62,60 @@ func LoadObjects(ctx context.Context, client *Client, target *Master, path strin
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < count && ctx.Err() == nil; i = int(next.Add(1) - 1) {
-				reqCtx, reqCancel := context.WithTimeout(ctx, requestTimeout*3)
+			for i := int(next.Add(1) - 1); i < count && loadCtx.Err() == nil; i = int(next.Add(1) - 1) {
+				reqCtx, reqCancel := context.WithTimeout(loadCtx, requestTimeout*3)
 				_, err := client.Do(reqCtx, http.MethodPost, target.URL()+path, body(i))
 				reqCancel()
-				if err != nil {
+				switch {
+				case err == nil:
+					loaded.Add(1)
+				case loadCtx.Err() == nil:
 					once.Do(func() { firstErr = fmt.Errorf("create %s #%d: %w", path, i, err) })
 					cancel()
-					return
 				}
 			}
 		}()
 	}
+	samples := sampleProgress(loadCtx, &loaded)
 	wg.Wait()
-	return time.Since(start), firstErr
+	cancel()
+	progress := LoadProgress{Loaded: int(loaded.Load()), Took: time.Since(start)}
+	progress.FirstRate, progress.LastRate = rates(<-samples, progress)
+	if err := ctx.Err(); err != nil {
+		return progress, err
+	}
+	return progress, firstErr
+}
+
+// sampleProgress records the loaded count every progressInterval until ctx
+// ends, then sends the samples.
+func sampleProgress(ctx context.Context, loaded *atomic.Int64) <-chan []int64 {
+	out := make(chan []int64, 1)
+	go func() {
+		ticker := time.NewTicker(progressInterval)
+		defer ticker.Stop()
+		samples := []int64{0}
+		for {
+			select {
+			case <-ctx.Done():
+				out <- samples
+				return
+			case <-ticker.C:
+				samples = append(samples, loaded.Load())
+			}
+		}
+	}()
+	return out
+}
+
+func rates(samples []int64, whole LoadProgress) (first, last float64) {
+	if len(samples) < 3 {
+		return whole.Rate(), whole.Rate()
+	}
+	perSecond := func(i int) float64 {
+		return float64(samples[i]-samples[i-1]) / progressInterval.Seconds()
+	}
+	return perSecond(1), perSecond(len(samples) - 1)
 }
 
 func scalePodBody(i int) []byte {
@@ -68,25 +124,30 @@ func scalePodBody(i int) []byte {
 
 // MeasureScale loads p.ScaleTasks tasks and p.ScalePods pods into c, which
 // has no nodes, so tasks stay pending and pods pending as Unschedulable.
-// Then it reads each master's RSS and times a snapshot download.
-func MeasureScale(ctx context.Context, c *Cluster, client *Client, p Params) (ScaleResult, []byte, error) {
+// Creates get p.ScaleBudget, four fifths of it for tasks. When they fall
+// short, a snapshot with the full counts replaces the state. Then it reads
+// each master's RSS and times a snapshot download.
+func MeasureScale(ctx context.Context, c *Cluster, client *Client, p Params, logf func(string, ...any)) (ScaleResult, []byte, error) {
 	res := ScaleResult{Tasks: p.ScaleTasks, Pods: p.ScalePods, RSS: map[string]int64{}}
 	leader, err := c.Leader(ctx)
 	if err != nil {
 		return res, nil, err
 	}
-	taskBodyOf := func(i int) []byte { return taskBody("s", i%p.ScaleClients, i) }
-	if res.TaskLoad, err = LoadObjects(ctx, client, leader, "/api/v1/tasks", p.ScaleTasks, p.ScaleClients, taskBodyOf); err != nil {
+	if err := loadByCreates(ctx, client, leader, p, &res); err != nil {
 		return res, nil, err
 	}
+	logf("scale: created %d tasks in %s and %d pods in %s", res.TaskLoad.Loaded, ms(res.TaskLoad.Took), res.PodLoad.Loaded, ms(res.PodLoad.Took))
 
-	if res.PodLoad, err = LoadObjects(ctx, client, leader, "/api/v1/pods", p.ScalePods, p.ScaleClients, scalePodBody); err != nil {
-		return res, nil, err
-	}
-	if res.ProbeID, err = createTask(ctx, client, leader, taskBody("probe", 0, 0)); err != nil {
+	if res.TaskLoad.Loaded < p.ScaleTasks || res.PodLoad.Loaded < p.ScalePods {
+		res.ToppedUp = true
+		if err := restoreGenerated(ctx, c, client, leader, p, &res); err != nil {
+			return res, nil, err
+		}
+	} else if res.ProbeID, err = createTask(ctx, client, leader, taskBody("probe", 0, 0)); err != nil {
 		return res, nil, fmt.Errorf("create the probe task: %w", err)
+	} else {
+		res.TaskCount = p.ScaleTasks + 1
 	}
-	res.TaskCount = p.ScaleTasks + 1
 
 	for _, m := range c.Masters {
 		if err := c.WaitCaughtUp(ctx, m); err != nil {
@@ -105,6 +166,31 @@ func MeasureScale(ctx context.Context, c *Cluster, client *Client, p Params) (Sc
 	return res, snapshot, nil
 }
 
+func loadByCreates(ctx context.Context, client *Client, leader *Master, p Params, res *ScaleResult) error {
+	taskBudget := p.ScaleBudget * 4 / 5
+	taskBodyOf := func(i int) []byte { return taskBody("s", i%p.ScaleClients, i) }
+	var err error
+	res.TaskLoad, err = LoadObjects(ctx, client, leader, "/api/v1/tasks", p.ScaleTasks, p.ScaleClients, taskBudget, taskBodyOf)
+	if err != nil {
+		return err
+	}
+	podBudget := max(p.ScaleBudget-res.TaskLoad.Took, p.ScaleBudget/5)
+	res.PodLoad, err = LoadObjects(ctx, client, leader, "/api/v1/pods", p.ScalePods, p.ScaleClients, podBudget, scalePodBody)
+	return err
+}
+
+// restoreGenerated restores a snapshot with the full counts, built by the
+// fsm package, into c and waits until a follower serves it.
+func restoreGenerated(ctx context.Context, c *Cluster, client *Client, leader *Master, p Params, res *ScaleResult) error {
+	snapshot, probeID, err := GenerateSnapshot(c.Masters, p.ScaleTasks, p.ScalePods)
+	if err != nil {
+		return err
+	}
+	res.ProbeID, res.TaskCount = probeID, p.ScaleTasks
+	_, err = restoreAndWait(ctx, c, client, leader, snapshot, probeID, p.ScaleTasks)
+	return err
+}
+
 // MeasureRestore restores snapshot into the fresh cluster c and times
 // until a follower serves probeID with ?stale=true. A restore replaces
 // the whole state in one step, so the probe task's presence means every
@@ -114,12 +200,16 @@ func MeasureRestore(ctx context.Context, c *Cluster, client *Client, snapshot []
 	if err != nil {
 		return 0, err
 	}
+	return restoreAndWait(ctx, c, client, leader, snapshot, probeID, wantTasks)
+}
+
+func restoreAndWait(ctx context.Context, c *Cluster, client *Client, leader *Master, snapshot []byte, probeID string, wantTasks int) (time.Duration, error) {
 	follower := c.Followers(leader)[0]
 	start := time.Now()
 	if err := client.JSON(ctx, http.MethodPost, leader.URL()+"/api/v1/cluster/snapshot/restore", snapshot, nil); err != nil {
 		return 0, fmt.Errorf("restore snapshot: %w", err)
 	}
-	err = pollUntil(ctx, 2*time.Minute, 2*time.Millisecond, "wait for the restored task on "+follower.ID, func(ctx context.Context) (bool, error) {
+	err := pollUntil(ctx, 2*time.Minute, 2*time.Millisecond, "wait for the restored task on "+follower.ID, func(ctx context.Context) (bool, error) {
 		_, err := client.Do(ctx, http.MethodGet, follower.URL()+"/api/v1/tasks/"+probeID+"?stale=true", nil)
 		return err == nil, err
 	})
