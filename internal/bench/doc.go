@@ -78,14 +78,18 @@ func (r *Results) method() string {
 			"`podling_raft_apply_duration_seconds_count{command=\"node_heartbeats\"}` and `podling_raft_applied_index` before and after; "+
 			"CPU is utime+stime of the leader process from /proc divided by the wall time.",
 			p.HeartbeatWorkers, min(heartbeatSenders, p.HeartbeatWorkers), p.HeartbeatWindow),
-		fmt.Sprintf("Submit to dispatch: a fresh cluster with one node, a stub worker in the benchmark's process with capacity 10000 that answers execute with 202. "+
+		fmt.Sprintf("Submit to dispatch: a fresh cluster with one node, a stub worker in the benchmark's process with capacity 10000 that returns 202 to every execute. "+
 			"%d tasks are created one at a time through the leader; the figure runs from the create's 2xx to the execute's arrival. "+
 			"After each one the stub reports the task running and completed before the next create.", p.DispatchSamples),
-		fmt.Sprintf("Scale: a fresh cluster with no nodes, loaded with %d tasks and then %d pods by %d concurrent clients through the leader. "+
-			"Tasks stay pending; pods stay pending and each is marked Unschedulable once. RSS is VmRSS from /proc once every master has applied everything. "+
+		fmt.Sprintf("Scale: a fresh cluster with no nodes is loaded by %d concurrent clients through the leader with %d tasks, for at most %s, "+
+			"then %d pods, for the rest of %s. Tasks stay pending; pods stay pending and each is marked Unschedulable once. "+
+			"When the creates fall short, a snapshot holding all %d tasks and %d pods, built in the benchmark's process with the fsm package, "+
+			"is restored into that cluster through POST /api/v1/cluster/snapshot/restore, replacing what was created. "+
+			"RSS is VmRSS from /proc, and the Go heap is go_memstats_heap_inuse_bytes, read once every master has applied everything. "+
 			"The snapshot is a GET /api/v1/cluster/snapshot from the leader; the restore POSTs it to the leader of another fresh cluster and is timed until "+
 			"a follower of that cluster serves a task of the snapshot with ?stale=true. A restore replaces the state in one step; "+
-			"a full stale listing on that follower then checks the task count.", p.ScaleTasks, p.ScalePods, p.ScaleClients),
+			"a full stale listing on that follower then checks the task count.",
+			p.ScaleClients, p.ScaleTasks, ms(p.ScaleBudget*4/5), p.ScalePods, ms(p.ScaleBudget), p.ScaleTasks, p.ScalePods),
 		"Percentiles are nearest-rank over every successful request of a run. Ratios are Podling over bare Raft. " +
 			"The create-rate comparison for reads uses the higher of the two create rates at the top concurrency.",
 	}

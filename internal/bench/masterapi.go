@@ -140,8 +140,8 @@ func newerChanges(before, after []LeaderChange) int {
 	return count
 }
 
-// Metrics reads every podling_* sample from the master's /metrics, keyed
-// by the series as printed, such as
+// Metrics reads every podling_* and go_memstats_* sample from the master's
+// /metrics, keyed by the series as printed, such as
 // podling_raft_apply_duration_seconds_count{command="create_task"}.
 func (c *Cluster) Metrics(ctx context.Context, m *Master) (map[string]float64, error) {
 	data, err := c.client.Do(ctx, http.MethodGet, m.URL()+"/metrics", nil)
@@ -153,7 +153,7 @@ func (c *Cluster) Metrics(ctx context.Context, m *Master) (map[string]float64, e
 	scanner.Buffer(make([]byte, 64<<10), 1<<20)
 	for scanner.Scan() {
 		line := scanner.Text()
-		if !strings.HasPrefix(line, "podling_") {
+		if !strings.HasPrefix(line, "podling_") && !strings.HasPrefix(line, "go_memstats_") {
 			continue
 		}
 		cut := strings.LastIndexByte(line, ' ')

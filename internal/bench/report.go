@@ -141,7 +141,7 @@ func (r *Results) FiguresTable() string {
 				fmt.Sprintf("%.2f", ratio(path.run.Rate(), bare.Rate())))
 			t.add(name+": p50 / p99", latencies(path.run.Summary), latencies(bare.Summary),
 				fmt.Sprintf("%.2f / %.2f", ratio(path.run.P50.Seconds(), bare.P50.Seconds()), ratio(path.run.P99.Seconds(), bare.P99.Seconds())))
-			t.add(name+": cores used by leader / followers / benchmark", path.run.CPU.String(), bare.CPU.String(), "")
+			t.add(name+": cores used by leader / followers / benchmark", path.run.CPU.String(), fmt.Sprintf("%.2f (one process)", bare.CPU.Bench), "")
 		}
 	}
 	t.add("leader changes during the create runs", fmt.Sprint(r.WriteLeaderChanges), "", "")
@@ -198,7 +198,7 @@ func (r *Results) addScaleFigures(t *table) {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		t.add("RSS of master "+id+" after loading", mb(s.RSS[id]), "", "")
+		t.add("RSS of master "+id+" after loading (Go heap in use)", fmt.Sprintf("%s (%s)", mb(s.RSS[id]), mb(s.HeapInUse[id])), "", "")
 	}
 	t.add(fmt.Sprintf("snapshot download (%s)", mb(int64(s.SnapshotBytes))), ms(s.SnapshotTime), "", "")
 	t.add("restore into a fresh cluster, until a follower serves it", ms(s.RestoreTime), "", "")

@@ -62,7 +62,7 @@ type runner struct {
 func Run(ctx context.Context, p Params, bin, root string, logf func(string, ...any)) (*Results, error) {
 	r := &runner{
 		params: p, bin: bin, root: root, logf: logf,
-		client: NewClient(4 * max(p.ReadClients, p.ScaleClients, 64)),
+		client: NewClient(max(p.ReadClients, p.ScaleClients, 64, heartbeatSenders)),
 		res: &Results{
 			Params: p, Date: time.Now().UTC(), Cores: runtime.NumCPU(), GoVersion: runtime.Version(),
 			Bare: map[int]LoadRun{}, CreatesLeader: map[int]LoadRun{}, CreatesFollower: map[int]LoadRun{},

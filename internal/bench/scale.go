@@ -18,8 +18,10 @@ type ScaleResult struct {
 	// ToppedUp is set when the creates did not finish within the budget and
 	// a snapshot with the full counts was restored instead.
 	ToppedUp bool
-	// RSS is each master's resident memory after loading, by master ID.
-	RSS map[string]int64
+	// RSS is each master's resident memory after loading, and HeapInUse its
+	// Go heap in use (go_memstats_heap_inuse_bytes), by master ID.
+	RSS       map[string]int64
+	HeapInUse map[string]int64
 	// SnapshotTime is the time to download a snapshot, of SnapshotBytes.
 	SnapshotTime  time.Duration
 	SnapshotBytes int
@@ -128,7 +130,7 @@ func scalePodBody(i int) []byte {
 // short, a snapshot with the full counts replaces the state. Then it reads
 // each master's RSS and times a snapshot download.
 func MeasureScale(ctx context.Context, c *Cluster, client *Client, p Params, logf func(string, ...any)) (ScaleResult, []byte, error) {
-	res := ScaleResult{Tasks: p.ScaleTasks, Pods: p.ScalePods, RSS: map[string]int64{}}
+	res := ScaleResult{Tasks: p.ScaleTasks, Pods: p.ScalePods, RSS: map[string]int64{}, HeapInUse: map[string]int64{}}
 	leader, err := c.Leader(ctx)
 	if err != nil {
 		return res, nil, err
@@ -156,6 +158,11 @@ func MeasureScale(ctx context.Context, c *Cluster, client *Client, p Params, log
 		if res.RSS[m.ID], err = ProcessRSS(m.PID()); err != nil {
 			return res, nil, err
 		}
+		metrics, err := c.Metrics(ctx, m)
+		if err != nil {
+			return res, nil, fmt.Errorf("read metrics of %s: %w", m.ID, err)
+		}
+		res.HeapInUse[m.ID] = int64(metrics["go_memstats_heap_inuse_bytes"])
 	}
 	start := time.Now()
 	snapshot, err := client.Do(ctx, http.MethodGet, leader.URL()+"/api/v1/cluster/snapshot", nil)
