@@ -114,7 +114,9 @@ func (r *runner) execute(ctx context.Context) (time.Duration, error) {
 // rounds injects and heals the faults, and returns when each fault was in
 // place, in workload time.
 func (r *runner) rounds(ctx context.Context) ([]int64, error) {
-	time.Sleep(r.cfg.Warmup)
+	if err := sleep(ctx, r.cfg.Warmup); err != nil {
+		return nil, err
+	}
 	var applied []int64
 	for round := 1; round <= r.cfg.Rounds; round++ {
 		at, err := r.round(ctx, round)
@@ -125,29 +127,45 @@ func (r *runner) rounds(ctx context.Context) ([]int64, error) {
 		if err := r.waitReady(ctx, fmt.Sprintf("after round %d", round)); err != nil {
 			return applied, err
 		}
-		time.Sleep(r.cfg.Settle)
+		if err := sleep(ctx, r.cfg.Settle); err != nil {
+			return applied, err
+		}
 	}
 	return applied, nil
 }
 
 // round applies one fault, holds it and heals it. It returns when the
-// fault was in place.
+// fault was in place. The fault is healed even when ctx ends, so an
+// interrupted run leaves the cluster whole.
 func (r *runner) round(ctx context.Context, round int) (int64, error) {
 	if r.cfg.Fault == "" {
 		at := r.clock.now()
-		time.Sleep(r.cfg.Hold)
-		return at, nil
+		return at, sleep(ctx, r.cfg.Hold)
 	}
 	r.logf("round %d: apply", round)
+	heal := func() error { return r.fault(context.WithoutCancel(ctx), "heal") }
 	if err := r.fault(ctx, "apply"); err != nil {
 		// Undo whatever part of the fault took effect.
-		_ = r.fault(ctx, "heal")
+		_ = heal()
 		return 0, err
 	}
 	at := r.clock.now()
-	time.Sleep(r.cfg.Hold)
+	held := sleep(ctx, r.cfg.Hold)
 	r.logf("round %d: heal", round)
-	return at, r.fault(ctx, "heal")
+	if err := heal(); err != nil {
+		return at, err
+	}
+	return at, held
+}
+
+// sleep waits for d, or until ctx ends, and then returns its error.
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("interrupted: %w", ctx.Err())
+	case <-time.After(d):
+		return nil
+	}
 }
 
 // recovery returns the longest time from a fault until the first
