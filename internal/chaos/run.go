@@ -1,9 +1,10 @@
 // Package chaos checks a running Podling cluster under faults. It sends a
 // workload of task creates (with idempotency keys) and task reads through a
-// load balancer, has a fault script break the cluster and heal it, and
-// then checks that nothing acknowledged was lost, that the masters agree,
-// that no task ran twice, that the history is linearizable, and that
-// requests through the load balancer succeeded again within a bound.
+// load balancer, while a fault script breaks the cluster and heals it.
+// Then it checks that nothing acknowledged was lost, that the masters
+// agree, that no task ran twice and that the history is linearizable. It
+// also checks that requests through the load balancer succeeded again
+// within a bound after each fault.
 package chaos
 
 import (
@@ -150,12 +151,12 @@ func (r *runner) round(ctx context.Context, round int) (int64, error) {
 		return 0, err
 	}
 	at := r.clock.now()
-	held := sleep(ctx, r.cfg.Hold)
+	holdErr := sleep(ctx, r.cfg.Hold)
 	r.logf("round %d: heal", round)
 	if err := heal(); err != nil {
 		return at, err
 	}
-	return at, held
+	return at, holdErr
 }
 
 // sleep waits for d, or until ctx ends, and then returns its error.
