@@ -103,7 +103,7 @@ func (fc *faultCluster) checkSameState(t *testing.T, client *http.Client) uint64
 
 // createDuringKill creates tasks from two clients through random masters
 // while the leader is killed, and returns the IDs of those acknowledged.
-func (fc *faultCluster) createDuringKill(client *http.Client, leader, round int) []string {
+func (fc *faultCluster) createDuringKill(client *http.Client, leader, round int) ([]string, error) {
 	var mu sync.Mutex
 	var acked []string
 	var wg sync.WaitGroup
@@ -122,9 +122,18 @@ func (fc *faultCluster) createDuringKill(client *http.Client, leader, round int)
 		}()
 	}
 	time.Sleep(time.Duration(rand.IntN(20)) * time.Millisecond)
-	fc.kill(leader)
+	err := fc.kill(leader)
 	wg.Wait()
-	return acked
+	return acked, err
+}
+
+// mustKill kills master i, and skips the test when its shutdown hangs.
+func (fc *faultCluster) mustKill(t *testing.T, i int) {
+	t.Helper()
+	if err := fc.kill(i); err != nil {
+		fc.skipIfStuck(t)
+		t.Fatal(err)
+	}
 }
 
 func TestFault_NoAcknowledgedWriteLostAcrossLeaderKills(t *testing.T) {
@@ -144,7 +153,12 @@ func TestFault_NoAcknowledgedWriteLostAcrossLeaderKills(t *testing.T) {
 			id, _ := createTaskRetrying(t, client, fc.urls[rand.IntN(len(fc.urls))], fmt.Sprintf("r%d-before-%d", round, k), nil)
 			acked[id] = true
 		}
-		for _, id := range fc.createDuringKill(client, leader, round) {
+		ids, err := fc.createDuringKill(client, leader, round)
+		if err != nil {
+			fc.skipIfStuck(t)
+			t.Fatalf("round %d: %v", round, err)
+		}
+		for _, id := range ids {
 			acked[id] = true
 			duringKill++
 		}
@@ -163,6 +177,7 @@ func TestFault_NoAcknowledgedWriteLostAcrossLeaderKills(t *testing.T) {
 	}
 
 	if err := fc.restartAll(); err != nil {
+		fc.skipIfStuck(t)
 		t.Fatal(err)
 	}
 	fc.readEverywhere(t, client, acked)
@@ -214,7 +229,7 @@ func TestFault_IdempotentCreateThroughEveryMaster(t *testing.T) {
 	if status != http.StatusCreated {
 		t.Errorf("first create via %s: status %d, want 201", fc.ids[followers[0]], status)
 	}
-	fc.kill(leader)
+	fc.mustKill(t, leader)
 
 	second, status := createTaskRetrying(t, client, fc.urls[followers[1]], "once", key)
 	if second != first || status != http.StatusOK {
@@ -251,7 +266,7 @@ func TestFault_IdempotentRetryAfterKilledLeader(t *testing.T) {
 		done <- id
 	}()
 	time.Sleep(time.Millisecond)
-	fc.kill(leader)
+	fc.mustKill(t, leader)
 	firstID := <-done
 
 	ids := map[string]bool{}

@@ -186,7 +186,11 @@ func TestFault_RollingRestartFailsNoWrite(t *testing.T) {
 		if err := load.takeOut(i); err != nil {
 			t.Fatal(err)
 		}
-		fc.stop(i)
+		if err := fc.stopWithin(i, true); err != nil {
+			load.stop()
+			fc.skipIfStuck(t)
+			t.Fatal(err)
+		}
 		if err := fc.restart(i); err != nil {
 			t.Fatal(err)
 		}
