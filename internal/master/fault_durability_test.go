@@ -137,6 +137,9 @@ func (fc *faultCluster) mustKill(t *testing.T, i int) {
 }
 
 func TestFault_NoAcknowledgedWriteLostAcrossLeaderKills(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes about 20 s")
+	}
 	const rounds = 20
 	fc := startFaultCluster(t, 3)
 	client := newTestClient(t, 10*time.Second)

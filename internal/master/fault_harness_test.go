@@ -30,9 +30,9 @@ const leaderWait = 15 * time.Second
 //
 // ids and urls never change, so any goroutine may read them. Every other
 // method changes or reads the set of running masters, so only one
-// goroutine at a time may call them: the test's, or one fault goroutine
-// while the test waits. Those methods never call t.Fatal, so a fault
-// goroutine may use them too.
+// goroutine at a time may call them. The methods that take no *testing.T
+// return errors instead of failing the test, so a goroutine other than
+// the test's may drive the faults.
 type faultCluster struct {
 	*testCluster
 	network *cluster.Network
@@ -62,7 +62,7 @@ func startFaultCluster(t *testing.T, n int, options ...func(*Config)) *faultClus
 		for i, m := range fc.masters {
 			if m != nil {
 				if err := fc.stopWithin(i, true); err != nil {
-					t.Error(err)
+					t.Errorf("%v; goroutines then: %s", err, fc.stuck[len(fc.stuck)-1])
 				}
 			}
 		}
@@ -145,7 +145,7 @@ const stopWait = 30 * time.Second
 var errStuckShutdown = errors.New("master shutdown did not return")
 
 // stopWithin stops master i, handing leadership over first when handOver
-// is set, and forgets it. A shutdown that does not return within stopWait
+// is set, and removes it from the running masters. A shutdown that does not return within stopWait
 // is recorded and reported as errStuckShutdown, so the test can report it
 // instead of hanging until the package's timeout. Its API and Raft
 // listeners are closed by then, so the master can be started again.
@@ -367,12 +367,13 @@ func newTestClient(t *testing.T, timeout time.Duration) *http.Client {
 
 // checkGoroutines fails the test if, once its later cleanups have run, more
 // goroutines run than when it was called. Goroutines left by earlier tests
-// only lower the count, so they cannot make it fail. A skipped test is not
-// checked.
+// only lower the count, so they cannot make it fail. A test that was
+// skipped or has failed already is not checked, because a test stopped
+// halfway may leave masters running and the stacks would bury its error.
 func checkGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() {
-		if t.Skipped() {
+		if t.Skipped() || t.Failed() {
 			return
 		}
 		deadline := time.Now().Add(10 * time.Second)

@@ -451,6 +451,9 @@ func (fc *faultCluster) isolateFollowerBriefly(ctx context.Context) (string, err
 }
 
 func TestFault_TaskHistoryIsLinearizable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes about 20 s")
+	}
 	// No node expires during the run, so besides the clients only the
 	// scheduler changes tasks, which the model allows for.
 	fc := startFaultCluster(t, 3, withTTL(time.Hour))
