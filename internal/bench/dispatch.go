@@ -30,7 +30,10 @@ func MeasureDispatch(ctx context.Context, c *Cluster, client *Client, stub *Stub
 		return DispatchResult{}, err
 	}
 	body := fmt.Appendf(nil, `{"nodeId":%q,"hostname":"127.0.0.1","port":%d,"capacity":10000}`, stubNodeID, stub.Port())
-	if err := client.JSON(ctx, http.MethodPost, leader.URL()+"/api/v1/nodes/register", body, nil); err != nil {
+	err = withRetries(ctx, func(ctx context.Context) error {
+		return client.JSON(ctx, http.MethodPost, leader.URL()+"/api/v1/nodes/register", body, nil)
+	})
+	if err != nil {
 		return DispatchResult{}, fmt.Errorf("register the stub worker: %w", err)
 	}
 	var res DispatchResult
@@ -52,7 +55,11 @@ func MeasureDispatch(ctx context.Context, c *Cluster, client *Client, stub *Stub
 }
 
 func dispatchOnce(ctx context.Context, client *Client, leader *Master, stub *StubWorker, seq int) (time.Duration, error) {
-	id, err := createTask(ctx, client, leader, taskBody("d", 0, seq))
+	var id string
+	err := withRetries(ctx, func(ctx context.Context) (err error) {
+		id, err = createTask(ctx, client, leader, taskBody("d", 0, seq))
+		return err
+	})
 	if err != nil {
 		return 0, err
 	}
@@ -77,7 +84,10 @@ func reportFinished(ctx context.Context, client *Client, leader *Master, id stri
 		fmt.Appendf(nil, `{"status":"completed","containerId":"stub-%s","exitCode":0,"nodeId":%q}`, id, stubNodeID),
 	}
 	for _, report := range reports {
-		if err := client.JSON(ctx, http.MethodPut, leader.URL()+"/api/v1/tasks/"+id+"/status", report, nil); err != nil {
+		err := withRetries(ctx, func(ctx context.Context) error {
+			return client.JSON(ctx, http.MethodPut, leader.URL()+"/api/v1/tasks/"+id+"/status", report, nil)
+		})
+		if err != nil {
 			return fmt.Errorf("report task %s finished: %w", id, err)
 		}
 	}

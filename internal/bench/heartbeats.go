@@ -11,7 +11,7 @@ import (
 )
 
 // heartbeatSenders is the number of goroutines that share the simulated
-// workers; each one owns a slice of them and sends their heartbeats one
+// workers. Each one owns a slice of them and sends their heartbeats one
 // after another, so a sender of ten workers keeps up while a heartbeat
 // takes less than 100 ms.
 const heartbeatSenders = 1000
@@ -70,9 +70,12 @@ func RegisterWorkers(ctx context.Context, client *Client, target *Master, count,
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < count && ctx.Err() == nil; i = int(next.Add(1) - 1) {
 				body := fmt.Appendf(nil, `{"nodeId":%q,"hostname":"127.0.0.1","port":%d,"capacity":1}`, heartbeatNodeID(i), port)
-				reqCtx, cancel := context.WithTimeout(ctx, requestTimeout)
-				_, err := client.Do(reqCtx, http.MethodPost, target.URL()+"/api/v1/nodes/register", body)
-				cancel()
+				err := withRetries(ctx, func(ctx context.Context) error {
+					reqCtx, cancel := context.WithTimeout(ctx, requestTimeout)
+					defer cancel()
+					_, err := client.Do(reqCtx, http.MethodPost, target.URL()+"/api/v1/nodes/register", body)
+					return err
+				})
 				if err != nil {
 					mu.Lock()
 					if firstErr == nil {

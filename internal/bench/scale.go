@@ -50,8 +50,9 @@ const progressInterval = 10 * time.Second
 
 // LoadObjects creates up to count objects through target with clients
 // concurrent clients, for at most budget; body returns the body of object
-// i. Running out of budget is not an error: Loaded then says how far the
-// step got.
+// i. Running out of budget is not an error, and Loaded then counts the
+// objects created. A failed create is retried, so a create that timed out after
+// it committed may leave a duplicate.
 func LoadObjects(ctx context.Context, client *Client, target *Master, path string, count, clients int, budget time.Duration, body func(i int) []byte) (LoadProgress, error) {
 	loadCtx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
@@ -65,9 +66,12 @@ func LoadObjects(ctx context.Context, client *Client, target *Master, path strin
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < count && loadCtx.Err() == nil; i = int(next.Add(1) - 1) {
-				reqCtx, reqCancel := context.WithTimeout(loadCtx, requestTimeout*3)
-				_, err := client.Do(reqCtx, http.MethodPost, target.URL()+path, body(i))
-				reqCancel()
+				err := withRetries(loadCtx, func(ctx context.Context) error {
+					reqCtx, reqCancel := context.WithTimeout(ctx, requestTimeout*3)
+					defer reqCancel()
+					_, err := client.Do(reqCtx, http.MethodPost, target.URL()+path, body(i))
+					return err
+				})
 				switch {
 				case err == nil:
 					loaded.Add(1)
@@ -145,10 +149,8 @@ func MeasureScale(ctx context.Context, c *Cluster, client *Client, p Params, log
 		if err := restoreGenerated(ctx, c, client, leader, p, &res); err != nil {
 			return res, nil, err
 		}
-	} else if res.ProbeID, err = createTask(ctx, client, leader, taskBody("probe", 0, 0)); err != nil {
-		return res, nil, fmt.Errorf("create the probe task: %w", err)
-	} else {
-		res.TaskCount = p.ScaleTasks + 1
+	} else if err := probeCreated(ctx, client, leader, &res); err != nil {
+		return res, nil, err
 	}
 
 	for _, m := range c.Masters {
@@ -171,6 +173,17 @@ func MeasureScale(ctx context.Context, c *Cluster, client *Client, p Params, log
 	}
 	res.SnapshotTime, res.SnapshotBytes = time.Since(start), len(snapshot)
 	return res, snapshot, nil
+}
+
+// probeCreated creates the probe task and counts the tasks the cluster
+// holds, duplicates from retried creates included.
+func probeCreated(ctx context.Context, client *Client, leader *Master, res *ScaleResult) error {
+	var err error
+	if res.ProbeID, err = createTask(ctx, client, leader, taskBody("probe", 0, 0)); err != nil {
+		return fmt.Errorf("create the probe task: %w", err)
+	}
+	res.TaskCount, err = countTasks(ctx, client, leader)
+	return err
 }
 
 func loadByCreates(ctx context.Context, client *Client, leader *Master, p Params, res *ScaleResult) error {
@@ -228,16 +241,25 @@ func restoreAndWait(ctx context.Context, c *Cluster, client *Client, leader *Mas
 }
 
 func checkTaskCount(ctx context.Context, client *Client, m *Master, want int) error {
+	got, err := countTasks(ctx, client, m)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("%s serves %d tasks after the restore, expected %d", m.ID, got, want)
+	}
+	return nil
+}
+
+// countTasks lists every task m holds, with ?stale=true.
+func countTasks(ctx context.Context, client *Client, m *Master) (int, error) {
 	data, err := client.Do(ctx, http.MethodGet, m.URL()+"/api/v1/tasks?stale=true", nil)
 	if err != nil {
-		return fmt.Errorf("list restored tasks: %w", err)
+		return 0, fmt.Errorf("list tasks on %s: %w", m.ID, err)
 	}
 	var tasks []json.RawMessage
 	if err := json.Unmarshal(data, &tasks); err != nil {
-		return fmt.Errorf("decode restored tasks: %w", err)
+		return 0, fmt.Errorf("decode tasks of %s: %w", m.ID, err)
 	}
-	if len(tasks) != want {
-		return fmt.Errorf("%s serves %d tasks after the restore, expected %d", m.ID, len(tasks), want)
-	}
-	return nil
+	return len(tasks), nil
 }
