@@ -57,11 +57,11 @@ func (r *Results) method() string {
 	p := r.Params
 	timing := podlingTiming()
 	lines := []string{
-		fmt.Sprintf("Everything runs on loopback on one machine. The bare-Raft baseline is three hashicorp/raft members in the benchmark's process, "+
-			"each with a raft-boltdb v2 store, a log cache of %d entries, a file snapshot store keeping %d snapshots and a TCP transport, "+
+		fmt.Sprintf("Everything runs on loopback on one machine. The bare-Raft baseline is three hashicorp/raft members in the benchmark's process. "+
+			"Each has a raft-boltdb v2 store, a log cache of %d entries, a file snapshot store keeping %d snapshots and a TCP transport, "+
 			"with Podling's snapshot settings (threshold %d, interval %s, %d trailing logs) and timeouts "+
-			"(heartbeat %s, election %s, leader lease %s, taken from cluster.DefaultTiming), and a state machine that only counts entries. "+
-			"Its clients apply 256-byte commands on the leader for %s at each concurrency.",
+			"(heartbeat %s, election %s, leader lease %s, taken from cluster.DefaultTiming). "+
+			"Their state machine only counts entries, and the clients apply 256-byte commands on the leader for %s at each concurrency.",
 			logCacheSize, snapshotsRetained, snapshotThreshold, snapshotInterval, trailingLogs,
 			timing.Heartbeat, timing.Election, timing.LeaderLease, p.RaftWindow),
 		fmt.Sprintf("Podling figures come from three `podling-master` processes built from this tree, founded with `-peers` on loopback ports, data in temporary directories, "+
@@ -73,8 +73,8 @@ func (r *Results) method() string {
 			"and the figure is the time from the kill to the first 2xx. The killed master is restarted and must be ready and caught up before the next kill. "+
 			"The bare-Raft failover shuts its leader down (no leadership transfer) and times until another member is leader and an Apply commits.",
 			p.ReadWindow, p.Kills, retriersPerSurvivor, retryPause, attemptTimeout),
-		fmt.Sprintf("Heartbeats: a fresh cluster; %d simulated workers are registered by 64 concurrent clients, then %d goroutines send each worker's heartbeat "+
-			"once a second, spread evenly over the second and over the three masters, for %s; a heartbeat still unsent when the window closes is dropped. Raft entries are the leader's "+
+		fmt.Sprintf("Heartbeats run on a fresh cluster, where 64 concurrent clients register %d simulated workers. Then %d goroutines send each worker's heartbeat "+
+			"once a second for %s, spread evenly over the second and over the three masters. A heartbeat still unsent when the window closes is dropped. Raft entries are the leader's "+
 			"`podling_raft_apply_duration_seconds_count{command=\"node_heartbeats\"}` and `podling_raft_applied_index` before and after; "+
 			"CPU is utime+stime of the leader process from /proc divided by the wall time.",
 			p.HeartbeatWorkers, min(heartbeatSenders, p.HeartbeatWorkers), p.HeartbeatWindow),
