@@ -27,7 +27,9 @@ func largeFSM(b *testing.B) *FSM {
 	}
 
 	for i := range 10 {
-		mustApplyLocked(RegisterNode{Node: newTestNode(fmt.Sprintf("n%d", i))})
+		node := newTestNode(fmt.Sprintf("n%d", i))
+		node.Capacity = benchTaskCount // room for every task the loop places
+		mustApplyLocked(RegisterNode{Node: node})
 	}
 	for i := range benchTaskCount {
 		id := fmt.Sprintf("20250119123456-%08d", i)

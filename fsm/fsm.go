@@ -30,12 +30,14 @@ type FSM struct {
 	tasks         map[string]*types.Task
 	taskOrder     []string       // task IDs in the order they were created
 	taskPosition  map[string]int // index of each task ID in taskOrder
+	pendingTasks  *orderedIDs    // pending task IDs in creation order
 	tasksByStatus map[types.TaskStatus]map[string]struct{}
 	activeByNode  map[string]map[string]struct{} // scheduled or running task IDs per node
 	nodes         map[string]*types.Node
 	pods          map[string]*types.Pod
 	podOrder      *orderedIDs
 	podsByNode    map[string]map[string]struct{} // scheduled or running pod IDs per node
+	pendingPods   *orderedIDs                    // pending pod IDs in creation order
 	podNames      map[string]string              // namespace/name -> pod ID
 	services      map[string]*types.Service
 	serviceOrder  *orderedIDs
@@ -66,12 +68,14 @@ func (f *FSM) resetLocked() {
 	f.tasks = make(map[string]*types.Task)
 	f.taskOrder = nil
 	f.taskPosition = make(map[string]int)
+	f.pendingTasks = newOrderedIDs()
 	f.tasksByStatus = make(map[types.TaskStatus]map[string]struct{})
 	f.activeByNode = make(map[string]map[string]struct{})
 	f.nodes = make(map[string]*types.Node)
 	f.pods = make(map[string]*types.Pod)
 	f.podOrder = newOrderedIDs()
 	f.podsByNode = make(map[string]map[string]struct{})
+	f.pendingPods = newOrderedIDs()
 	f.podNames = make(map[string]string)
 	f.services = make(map[string]*types.Service)
 	f.serviceOrder = newOrderedIDs()

@@ -14,6 +14,9 @@ func newOrderedIDs() *orderedIDs {
 }
 
 func (o *orderedIDs) add(id string) {
+	if _, ok := o.position[id]; ok {
+		return
+	}
 	o.position[id] = len(o.ids)
 	o.ids = append(o.ids, id)
 }
@@ -47,6 +50,15 @@ func (o *orderedIDs) each(fn func(id string)) {
 	for _, id := range o.ids {
 		if id != "" {
 			fn(id)
+		}
+	}
+}
+
+// eachUntil calls fn for IDs in insertion order until fn returns false.
+func (o *orderedIDs) eachUntil(fn func(id string) bool) {
+	for _, id := range o.ids {
+		if id != "" && !fn(id) {
+			return
 		}
 	}
 }

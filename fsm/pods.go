@@ -48,6 +48,7 @@ func (f *FSM) createPodLocked(c CreatePod) (any, error) {
 	}
 	f.pods[p.PodID] = &p
 	f.podOrder.add(p.PodID)
+	f.pendingPods.add(p.PodID)
 	f.podNames[qualifiedName(p.Namespace, p.Name)] = p.PodID
 	f.rememberLocked("pod", c.Idempotency, p.PodID)
 	return p, nil
@@ -185,16 +186,24 @@ func (f *FSM) deletePodLocked(c DeletePod) (types.Pod, error) {
 		return types.Pod{}, fmt.Errorf("pod %s: %w", c.PodID, ErrNotFound)
 	}
 	f.unindexPodLocked(old)
+	f.pendingPods.remove(c.PodID)
 	delete(f.pods, c.PodID)
 	f.podOrder.remove(c.PodID)
 	delete(f.podNames, qualifiedName(old.Namespace, old.Name))
 	return *old, nil
 }
 
-// storePodLocked replaces old with p and updates the per-node index.
+// storePodLocked replaces old with p and updates the per-node and
+// pending indexes.
 func (f *FSM) storePodLocked(old, p *types.Pod) {
 	f.unindexPodLocked(old)
 	f.pods[p.PodID] = p
+	if p.Status == types.PodPending && old.Status != types.PodPending {
+		f.pendingPods.add(p.PodID)
+	}
+	if p.Status != types.PodPending {
+		f.pendingPods.remove(p.PodID)
+	}
 	if p.NodeID != "" && (p.Status == types.PodScheduled || p.Status == types.PodRunning) {
 		addToSet(f.podsByNode, p.NodeID, p.PodID)
 	}
@@ -270,6 +279,18 @@ func (pf PodFilter) matches(p *types.Pod) bool {
 		(pf.Status == "" || p.Status == pf.Status) &&
 		(pf.NodeID == "" || p.NodeID == pf.NodeID) &&
 		(len(pf.Labels) == 0 || types.SelectorMatches(pf.Labels, p.Labels))
+}
+
+// PendingPods returns at most limit pending pods, oldest first.
+func (f *FSM) PendingPods(limit int) []types.Pod {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make([]types.Pod, 0, min(limit, f.pendingPods.len()))
+	f.pendingPods.eachUntil(func(id string) bool {
+		out = append(out, *f.pods[id])
+		return len(out) < limit
+	})
+	return out
 }
 
 // Pods returns the pods matching filter in creation order.

@@ -154,6 +154,9 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	for _, p := range data.Pods {
 		f.storePodLocked(p, p)
 		f.podOrder.add(p.PodID)
+		if p.Status == types.PodPending {
+			f.pendingPods.add(p.PodID)
+		}
 		f.podNames[qualifiedName(p.Namespace, p.Name)] = p.PodID
 	}
 	for _, s := range data.Services {

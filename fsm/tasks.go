@@ -164,6 +164,9 @@ func (f *FSM) addTaskLocked(t *types.Task) {
 
 func (f *FSM) indexTaskLocked(t *types.Task) {
 	addToSet(f.tasksByStatus, string(t.Status), t.TaskID)
+	if t.Status == types.TaskPending {
+		f.pendingTasks.add(t.TaskID)
+	}
 	if t.NodeID != "" && (t.Status == types.TaskScheduled || t.Status == types.TaskRunning) {
 		addToSet(f.activeByNode, t.NodeID, t.TaskID)
 	}
@@ -171,6 +174,7 @@ func (f *FSM) indexTaskLocked(t *types.Task) {
 
 func (f *FSM) unindexTaskLocked(t *types.Task) {
 	removeFromSet(f.tasksByStatus, string(t.Status), t.TaskID)
+	f.pendingTasks.remove(t.TaskID)
 	if t.NodeID != "" {
 		removeFromSet(f.activeByNode, t.NodeID, t.TaskID)
 	}
@@ -245,6 +249,19 @@ func (f *FSM) tasksWithStatusLocked(filter TaskFilter) []types.Task {
 	// Log order, the same order as an unfiltered listing.
 	slices.SortFunc(out, func(a, b types.Task) int {
 		return cmp.Compare(f.taskPosition[a.TaskID], f.taskPosition[b.TaskID])
+	})
+	return out
+}
+
+// PendingTasks returns at most limit pending tasks, oldest first. It costs
+// time in proportion to limit, not to the number of tasks.
+func (f *FSM) PendingTasks(limit int) []types.Task {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make([]types.Task, 0, min(limit, f.pendingTasks.len()))
+	f.pendingTasks.eachUntil(func(id string) bool {
+		out = append(out, *f.tasks[id])
+		return len(out) < limit
 	})
 	return out
 }

@@ -13,13 +13,18 @@ import (
 // placePendingPods places every pending pod it can, oldest first, on a
 // node with room for its requests, and records on the others why they
 // wait.
+//
+// It reads as many pending pods as there are free slots plus
+// unschedulableBatch, so a long queue costs little per pass while the
+// reasons of waiting pods are still brought up to date.
 func (s *Scheduler) placePendingPods(ctx context.Context) {
-	pending := s.cfg.State.Pods(fsm.PodFilter{Status: types.PodPending})
-	if len(pending) == 0 {
-		return
-	}
 	nodes := s.cfg.State.Nodes()
 	free := freeSlots(nodes)
+	total := unschedulableBatch
+	for _, sl := range free {
+		total += sl.free
+	}
+	pending := s.cfg.State.PendingPods(total)
 	for _, pod := range pending {
 		requests := pod.Requests()
 		node, ok := pickNode(free, requests)
@@ -36,6 +41,10 @@ func (s *Scheduler) placePendingPods(ctx context.Context) {
 		node.take(requests)
 	}
 }
+
+// unschedulableBatch bounds how many waiting pods one pass marks with the
+// reason they wait.
+const unschedulableBatch = 100
 
 func (s *Scheduler) placePod(ctx context.Context, pod types.Pod, node types.Node) error {
 	res, err := s.cfg.Raft.Propose(ctx, fsm.PlacePod{PodID: pod.PodID, NodeID: node.NodeID, Time: s.cfg.Now().UTC()})

@@ -24,6 +24,8 @@ type Raft interface {
 // State is the replicated state the scheduler reads.
 type State interface {
 	Tasks(filter fsm.TaskFilter) []types.Task
+	PendingTasks(limit int) []types.Task
+	PendingPods(limit int) []types.Pod
 	Pods(filter fsm.PodFilter) []types.Pod
 	Nodes() []types.Node
 	Changed() <-chan struct{}
@@ -95,12 +97,19 @@ func (s *Scheduler) redispatch(ctx context.Context) {
 }
 
 // placePending places every pending task it can, oldest first.
+//
+// It reads only as many pending tasks as there are free slots, so a long
+// queue of tasks waiting for capacity costs nothing while none is free.
 func (s *Scheduler) placePending(ctx context.Context) {
-	pending := s.cfg.State.Tasks(fsm.TaskFilter{Status: types.TaskPending})
-	if len(pending) == 0 {
+	free := freeSlots(s.cfg.State.Nodes())
+	total := 0
+	for _, sl := range free {
+		total += sl.free
+	}
+	if total == 0 {
 		return
 	}
-	free := freeSlots(s.cfg.State.Nodes())
+	pending := s.cfg.State.PendingTasks(total)
 	for _, task := range pending {
 		node, ok := pickNode(free, types.ResourceList{})
 		if !ok {
