@@ -31,9 +31,9 @@ func (n *Node) raftConfig(cfg Config, logger hclog.Logger) *raft.Config {
 	rc.SnapshotInterval = snapshotInterval
 	rc.TrailingLogs = trailingLogs
 	rc.NotifyCh = n.leadership.raw
-	// Commands proposed at the same time go to the log and to followers in
-	// one batch, up to 256 entries per AppendEntries call.
-	rc.BatchApplyCh = true
+	// Up to 256 entries go to a follower in one AppendEntries call.
+	// NOTE: BatchApplyCh would batch proposals further, but with it a
+	// proposal made while Raft shuts down was seen to wait forever.
 	rc.MaxAppendEntries = 256
 	return rc
 }
