@@ -8,7 +8,7 @@ import (
 
 // IdempotencyTTL is how long a create's Idempotency-Key is remembered,
 // measured in the leader's time stamps carried by later creates, so every
-// master forgets a key at the same log entry.
+// master drops a key at the same log entry.
 const IdempotencyTTL = 24 * time.Hour
 
 // ErrIdempotencyMismatch: an Idempotency-Key was used again with a
@@ -39,7 +39,7 @@ type idempotencyRecord struct {
 }
 
 // replayLocked returns the object an earlier create with the same key
-// made, or nil when the key is new. It first forgets keys older than the
+// made, or nil when the key is new. It first drops keys older than the
 // TTL, measured from this create's time.
 func (f *FSM) replayLocked(kind string, idem *Idempotency, lookup func(id string) (any, bool)) (any, error) {
 	if idem == nil {
@@ -70,7 +70,7 @@ func (f *FSM) rememberLocked(kind string, idem *Idempotency, objectID string) {
 	f.idempotencyOrder = append(f.idempotencyOrder, rec)
 }
 
-// pruneIdempotencyLocked forgets keys recorded more than the TTL before now.
+// pruneIdempotencyLocked drops keys recorded more than the TTL before now.
 func (f *FSM) pruneIdempotencyLocked(now time.Time) {
 	cutoff := now.Add(-IdempotencyTTL)
 	drop := 0

@@ -61,7 +61,7 @@ func (s *Scheduler) placePod(ctx context.Context, pod types.Pod, node types.Node
 	return nil
 }
 
-// markUnschedulable records why a pod waits, unless it already says so.
+// markUnschedulable records why a pod waits, unless it already carries that reason.
 // Writing only changes keeps the scheduler from waking itself forever.
 func (s *Scheduler) markUnschedulable(ctx context.Context, pod types.Pod, message string) {
 	if pod.Reason == types.ReasonUnschedulable && pod.Message == message {
@@ -75,7 +75,7 @@ func (s *Scheduler) markUnschedulable(ctx context.Context, pod types.Pod, messag
 	s.logger.Info("pod unschedulable", "pod_id", pod.PodID, "reason", message)
 }
 
-// unschedulableMessage says why no node takes the pod: no node online,
+// unschedulableMessage returns why no node takes the pod: no node online,
 // every online node cordoned, no free slot, or else what the pod requests
 // and the largest free CPU and memory on any node, so a user can tell
 // which request is too large.
@@ -103,11 +103,11 @@ func unschedulableMessage(requests types.ResourceList, slots []*slot, nodes []ty
 	case len(open) == 0:
 		return "no schedulable node has a free slot"
 	}
-	var most types.ResourceList
+	var largest types.ResourceList
 	for _, sl := range open {
-		most.CPUMillis = max(most.CPUMillis, sl.resources.CPUMillis)
-		most.MemoryBytes = max(most.MemoryBytes, sl.resources.MemoryBytes)
+		largest.CPUMillis = max(largest.CPUMillis, sl.resources.CPUMillis)
+		largest.MemoryBytes = max(largest.MemoryBytes, sl.resources.MemoryBytes)
 	}
 	return fmt.Sprintf("no online node has room for requests of %dm CPU and %d bytes of memory; the largest free CPU on a node is %dm and the largest free memory is %d bytes",
-		requests.CPUMillis, requests.MemoryBytes, most.CPUMillis, most.MemoryBytes)
+		requests.CPUMillis, requests.MemoryBytes, largest.CPUMillis, largest.MemoryBytes)
 }

@@ -3,7 +3,7 @@ package types
 import "time"
 
 // ClusterInfo is the response of GET /api/v1/cluster: the leader, its
-// indexes and every member, as the serving master sees them.
+// indexes and every member, as the serving master reports them.
 type ClusterInfo struct {
 	LeaderID     string       `json:"leaderId"`
 	Term         uint64       `json:"term"`
@@ -12,14 +12,14 @@ type ClusterInfo struct {
 	Members      []MemberInfo `json:"members"`
 }
 
-// MemberInfo describes one master as the serving master sees it.
+// MemberInfo describes one master as the serving master reports it.
 type MemberInfo struct {
 	ID          string `json:"id"`
 	RaftAddress string `json:"raftAddress"`
 	APIAddress  string `json:"apiAddress,omitempty"`
 	Voter       bool   `json:"voter"`
 	Leader      bool   `json:"leader"`
-	// Healthy is true when the member answered its /health just now;
+	// Healthy is true when the member responded to its /health just now;
 	// LastContact is when, and Error why not.
 	Healthy      bool       `json:"healthy"`
 	LastContact  *time.Time `json:"lastContact,omitempty"`

@@ -101,7 +101,7 @@ type Node struct {
 	// Used is the sum of the requests of the pods placed on the node.
 	Used   ResourceList `json:"used"`
 	Status NodeStatus   `json:"status"`
-	// Unschedulable keeps new work off the node; CordonReason says why:
+	// Unschedulable keeps new work off the node; CordonReason gives the cause:
 	// Drained by an operator, or WorkerLeaving while its worker shuts down.
 	Unschedulable bool      `json:"unschedulable,omitempty"`
 	CordonReason  string    `json:"cordonReason,omitempty"`
@@ -143,7 +143,7 @@ type AnnouncedPod struct {
 	Report PodStatusReport `json:"report"`
 }
 
-// RegisterNodeResponse is the answer to POST /api/v1/nodes/register: the
+// RegisterNodeResponse is the response to POST /api/v1/nodes/register: the
 // node, and the announced work the cluster does not place on it, whose
 // containers the worker should stop and remove.
 type RegisterNodeResponse struct {
@@ -167,7 +167,7 @@ type ExecuteRequest struct {
 	Index uint64 `json:"index,omitempty"`
 }
 
-// ExecuteResponse is the worker's answer to an execute request.
+// ExecuteResponse is the worker's response to an execute request.
 type ExecuteResponse struct {
 	TaskID      string `json:"taskId"`
 	ContainerID string `json:"containerId,omitempty"`
@@ -185,7 +185,7 @@ type WorkerTaskStatus struct {
 	Message     string     `json:"message,omitempty"`
 }
 
-// Error is the JSON body of every error answer.
+// Error is the JSON body of every error response.
 type Error struct {
 	Error string `json:"error"`
 	Code  string `json:"code"`
