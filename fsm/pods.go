@@ -119,8 +119,8 @@ func (f *FSM) markUnschedulableLocked(c MarkUnschedulable) (types.Pod, error) {
 }
 
 // updatePodStatusLocked applies a worker's report. A report in the pod's
-// current phase updates its container statuses and IP; a report that lags
-// behind the phase is a no-op; a pod that is not placed takes no reports.
+// current phase updates its container statuses and IP. A report that lags
+// behind the phase is a no-op, and a pod that is not placed takes none.
 func (f *FSM) updatePodStatusLocked(c UpdatePodStatus) (types.Pod, error) {
 	old, ok := f.pods[c.PodID]
 	if !ok {

@@ -87,7 +87,7 @@ func checkTransition(t *types.Task, next types.TaskStatus) (stale bool, err erro
 	case next == cur:
 		return true, nil
 	case cur.Terminal() && next.Terminal():
-		// completed and failed contradict each other: the first one stands.
+		// completed and failed contradict each other, so the first one is kept.
 		return false, illegal
 	case statusRank[next] < statusRank[cur]:
 		return true, nil

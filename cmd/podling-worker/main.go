@@ -185,7 +185,7 @@ func addSecurity(cfg *worker.Config, o options) error {
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return fmt.Errorf("CA file %s holds no PEM certificate", o.caFile)
+		return fmt.Errorf("CA file %s contains no PEM certificate", o.caFile)
 	}
 	cfg.MasterTLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	return nil

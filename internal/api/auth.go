@@ -6,7 +6,7 @@ import (
 	"github.com/podling/podling/internal/auth"
 )
 
-// publicPaths answer without a token: liveness and readiness checks come
+// publicPaths are served without a token: liveness and readiness checks come
 // from load balancers and orchestrators that hold none.
 var publicPaths = map[string]bool{"/health": true, "/ready": true}
 

@@ -95,8 +95,8 @@ func (s *Server) linearizable(next http.Handler) http.Handler {
 	})
 }
 
-// readConsistency makes this master's state fit the consistency the read
-// asks for, or returns why it cannot.
+// readConsistency brings this master's state to the consistency the read
+// requests, or returns why it cannot.
 func (s *Server) readConsistency(w http.ResponseWriter, r *http.Request) error {
 	stale, err := queryBool(r, "stale")
 	if err != nil {
@@ -138,9 +138,9 @@ func queryIndex(r *http.Request, name string) (uint64, error) {
 	return v, nil
 }
 
-// readBarrier implements read-index: the leader confirms its leadership
-// with a quorum; a follower requests the leader's applied index and
-// waits until it has applied as much itself.
+// readBarrier implements read-index. The leader confirms its leadership
+// with a quorum. A follower requests the leader's applied index and waits
+// until it has applied as much itself.
 func (s *Server) readBarrier(r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), s.readWait)
 	defer cancel()

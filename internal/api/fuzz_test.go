@@ -6,7 +6,7 @@ import (
 )
 
 // fuzzEndpoint sends arbitrary bodies to one write endpoint of a leader.
-// The server must never answer 5xx or panic, and a rejected body must not
+// The server must never respond 5xx or panic, and a rejected body must not
 // change the state.
 func fuzzEndpoint(f *testing.F, method, path string, seeds ...string) {
 	for _, seed := range seeds {

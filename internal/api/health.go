@@ -32,8 +32,7 @@ func (s *Server) health(_ *http.Request) (reply, error) {
 var errNotReadyToServe = errors.New("not ready")
 
 // ready is the readiness check for load balancers: 200 only when this
-// master knows a leader and has caught up with it, else 503 with the
-// reason.
+// master has a leader and has caught up with it, else 503 with the reason.
 func (s *Server) ready(_ *http.Request) (reply, error) {
 	ok, reason := s.raft.Ready()
 	if !ok {

@@ -18,7 +18,7 @@ var idempotencyKeyPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
 // idempotencyFrom reads the Idempotency-Key header of a create. The
 // request hash covers the method, path and body, so the same key sent
-// with another request is told apart.
+// with another request is detected.
 func idempotencyFrom(r *http.Request, body []byte, now time.Time) (*fsm.Idempotency, error) {
 	key := r.Header.Get(IdempotencyHeader)
 	if key == "" {
@@ -33,7 +33,7 @@ func idempotencyFrom(r *http.Request, body []byte, now time.Time) (*fsm.Idempote
 	return &fsm.Idempotency{Key: key, RequestHash: hex.EncodeToString(sum.Sum(nil)), Time: now}, nil
 }
 
-// createdReply answers a create: 201 with the new object, or 200 with the
+// createdReply returns the reply to a create: 201 with the new object, or 200 with the
 // object an earlier request with the same Idempotency-Key created.
 func createdReply(res cluster.Result) reply {
 	if replayed, ok := res.Value.(fsm.Replayed); ok {

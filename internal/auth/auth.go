@@ -13,7 +13,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Role is what a token allows.
+// Role is the set of calls a token allows.
 type Role string
 
 // Roles.
@@ -78,7 +78,7 @@ func LoadKeys(path string) (*Keys, error) {
 		keys.secrets = append(keys.secrets, line)
 	}
 	if len(keys.secrets) == 0 {
-		return nil, fmt.Errorf("JWT secret file %s holds no secret", path)
+		return nil, fmt.Errorf("JWT secret file %s contains no secret; put one of at least %d random bytes on a line", path, MinSecretBytes)
 	}
 	return &keys, nil
 }

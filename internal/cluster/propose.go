@@ -20,13 +20,14 @@ type Result struct {
 }
 
 // Propose encodes cmd, replicates it through Raft and waits until this
-// master has applied it. It is the one path by which state changes.
+// master has applied it. It is the one path by which commands change the
+// state; only a snapshot restore replaces the state otherwise.
 //
-// The error distinguishes three outcomes: the command was not replicated
-// (ErrNotLeader, ErrTooLarge, ErrTimeout, ErrShutdown, ErrLeadershipLost,
-// where the last one means the outcome is unknown); the command was
-// committed but the state machine rejected it (an error wrapping an fsm
-// sentinel, with Result.Index set); or success.
+// The error distinguishes three outcomes. The command was not replicated:
+// ErrNotLeader, ErrTooLarge, ErrTimeout, ErrShutdown or ErrLeadershipLost,
+// and the last one means the outcome is unknown. The command was committed
+// but the state machine rejected it: an error wrapping an fsm sentinel,
+// with Result.Index set. Or it succeeded.
 func (n *Node) Propose(ctx context.Context, cmd fsm.Command) (Result, error) {
 	data, err := fsm.Encode(cmd)
 	if err != nil {

@@ -2,7 +2,7 @@
 // need a result produced after they asked, such as a leadership check or
 // a read index for a linearizable read. Unlike a single-flight group, a
 // caller never shares a call that was already under way when it arrived,
-// because that call's answer may predate the caller's request.
+// because that call's result may predate the caller's request.
 package coalesce
 
 import (
@@ -47,8 +47,8 @@ func (g *Group[T]) Do(ctx context.Context, key string, fn func() (T, error)) (T,
 	}
 }
 
-// run makes calls for key while callers are waiting, each call answering
-// everyone who arrived before it started.
+// run makes calls for key while callers are waiting. Each call's result
+// goes to everyone who arrived before it started.
 func (g *Group[T]) run(key string, fn func() (T, error)) {
 	for {
 		g.mu.Lock()

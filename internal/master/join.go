@@ -13,9 +13,9 @@ import (
 	"github.com/podling/podling/internal/api"
 )
 
-// join asks the cluster at the Join URL to add this master, retrying until
+// join requests the cluster at the Join URL to add this master, retrying until
 // it succeeds or ctx ends. Retrying covers a cluster in the middle of an
-// election, which answers 503 until it has a leader again.
+// election, which responds 503 until it has a leader again.
 func (m *Master) join(ctx context.Context) {
 	req := api.JoinRequest{ID: m.cfg.ID, RaftAddress: m.node.RaftAddress(), APIAddress: m.advertise}
 	for attempt := 1; ctx.Err() == nil; attempt++ {

@@ -37,8 +37,8 @@ type Config struct {
 	RaftAdvertise string
 	DataDir       string
 	Peers         []cluster.Peer
-	// Join is the API URL of a member of a running cluster that this
-	// master, when it has no state yet, asks to be added to.
+	// Join is the API URL of a member of a running cluster. A master with
+	// no state yet requests to be added through it.
 	Join string
 	// HeartbeatTTL is the silence after which a worker is declared lost.
 	HeartbeatTTL time.Duration
@@ -252,7 +252,7 @@ func (m *Master) Close(ctx context.Context) error {
 }
 
 // shutdown stops the master, handing over leadership first when handOver
-// is set. Without it, the cluster sees the same as after a crash.
+// is set. Without it, the other masters observe the same as after a crash.
 func (m *Master) shutdown(ctx context.Context, handOver bool) error {
 	if handOver && m.node.IsLeader() && m.node.Voters() > 1 {
 		if err := m.node.TransferLeadership(); err != nil {

@@ -17,7 +17,7 @@ func (m *Master) loadTLS() error {
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("CA file %s holds no PEM certificate", m.cfg.CAFile)
+			return fmt.Errorf("CA file %s contains no PEM certificate", m.cfg.CAFile)
 		}
 		m.tlsClient = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}

@@ -76,9 +76,9 @@ func (s *Scheduler) markUnschedulable(ctx context.Context, pod types.Pod, messag
 }
 
 // unschedulableMessage returns why no node takes the pod: no node online,
-// every online node cordoned, no free slot, or else what the pod requests
-// and the largest free CPU and memory on any node, so a user can tell
-// which request is too large.
+// every online node cordoned, or no free slot. Otherwise it states the
+// pod's requests and the largest free CPU and memory on any node, so a
+// user can tell which request is too large.
 func unschedulableMessage(requests types.ResourceList, slots []*slot, nodes []types.Node) string {
 	online, cordoned := 0, 0
 	for _, n := range nodes {

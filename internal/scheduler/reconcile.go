@@ -20,8 +20,8 @@ const ReasonContainerLost = "ContainerLost"
 // the check right after a node registers.
 const reconcileInterval = 30 * time.Second
 
-// Reconciler compares what the state says runs on each node with what the
-// node's worker actually has. Work that was placed but never started is
+// Reconciler compares the work the state places on each node with the
+// containers the node's worker actually has. Work that was placed but never started is
 // dispatched again; a running task whose container is gone fails, and so
 // does a pod that may not restart. It runs on the leader only.
 type Reconciler struct {
@@ -42,7 +42,7 @@ func NewReconciler(raft Raft, state State, workers *workerclient.Client, dispatc
 	}
 }
 
-// NodeRegistered asks for a check of the node, whose worker may have
+// NodeRegistered queues a check of the node, whose worker may have
 // restarted without its containers. It never blocks; a check that cannot
 // be queued waits for the next periodic pass.
 func (r *Reconciler) NodeRegistered(nodeID string) {

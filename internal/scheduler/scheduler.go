@@ -162,8 +162,8 @@ func freeSlots(nodes []types.Node) []*slot {
 }
 
 // pickNode returns, among the nodes whose free resources fit requests, the
-// one with the most free slots, spreading work across nodes; ties go to
-// the lowest node ID so placement is predictable.
+// one with the most free slots, which spreads work across nodes. Ties go to
+// the lowest node ID, so placement is predictable.
 func pickNode(slots []*slot, requests types.ResourceList) (*slot, bool) {
 	var best *slot
 	for _, candidate := range slots {
