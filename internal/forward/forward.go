@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -124,11 +125,21 @@ func (f *Forwarder) Forward(w http.ResponseWriter, r *http.Request, body []byte)
 	defer resp.Body.Close()
 	copyHeaders(w.Header(), resp.Header)
 	w.WriteHeader(resp.StatusCode)
-	if _, err := io.Copy(w, resp.Body); err != nil {
+	buf := relayBuffers.Get().(*[]byte)
+	defer relayBuffers.Put(buf)
+	if _, err := io.CopyBuffer(w, resp.Body, *buf); err != nil {
 		f.logger.Warn("relaying the leader's response failed", "leader_id", leaderID, "error", err)
 	}
 	return nil
 }
+
+// relayBuffers hold the buffers that relay leaders' responses. Without
+// them each forwarded request would allocate a 32 KiB buffer of its own,
+// which under load makes most of a follower's garbage.
+var relayBuffers = sync.Pool{New: func() any {
+	buf := make([]byte, 16<<10)
+	return &buf
+}}
 
 // deliver sends a request built for the current leader and marked as
 // forwarded. While the election wait lasts, a request whose connection
