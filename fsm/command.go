@@ -33,6 +33,7 @@ const (
 	CommandCordonNode        CommandType = 14
 	CommandReleasePod        CommandType = 15
 	CommandRecordLeader      CommandType = 16
+	CommandBatch             CommandType = 17
 )
 
 // CommandVersion is the payload version this master writes. Apply accepts
@@ -76,6 +77,8 @@ func (t CommandType) String() string {
 		return "release_pod"
 	case CommandRecordLeader:
 		return "record_leader"
+	case CommandBatch:
+		return "batch"
 	}
 	return fmt.Sprintf("command_%d", uint8(t))
 }
@@ -246,8 +249,11 @@ func (NodeHeartbeats) Type() CommandType { return CommandNodeHeartbeats }
 func (SetMasterAddress) Type() CommandType { return CommandSetMasterAddress }
 
 // Encode serializes a command as one type byte, one version byte and a JSON
-// payload.
+// payload. A Batch's payload is its entries instead, each after its length.
 func Encode(cmd Command) ([]byte, error) {
+	if b, ok := cmd.(Batch); ok {
+		return encodeBatch(b), nil
+	}
 	payload, err := json.Marshal(cmd)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s command: %w", cmd.Type(), err)
@@ -266,6 +272,9 @@ func Decode(data []byte) (Command, error) {
 	cmdType, version := CommandType(data[0]), data[1]
 	if version == 0 || version > CommandVersion {
 		return nil, fmt.Errorf("%w: %s version %d", ErrUnknownCommand, cmdType, version)
+	}
+	if cmdType == CommandBatch {
+		return decodeBatch(data[headerSize:])
 	}
 	cmd, err := newCommand(cmdType)
 	if err != nil {

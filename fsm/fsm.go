@@ -93,6 +93,7 @@ func (f *FSM) resetLocked() {
 // Apply implements raft.FSM. It returns the changed object (a types.Task or
 // types.Node value) on success, nil for commands without one, and an error
 // wrapping one of this package's sentinels when the command was rejected.
+// For a Batch it returns BatchResults, one of those per entry.
 func (f *FSM) Apply(entry *raft.Log) interface{} {
 	cmd, err := Decode(entry.Data)
 
@@ -107,6 +108,9 @@ func (f *FSM) Apply(entry *raft.Log) interface{} {
 		return err
 	}
 	f.appliedByType[cmd.Type()]++
+	if b, ok := cmd.(Batch); ok {
+		return f.applyBatchLocked(b, entry.Index)
+	}
 	result, err := f.applyLocked(cmd)
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ func FuzzApply(f *testing.F) {
 		RegisterNode{Node: newTestNode("n-seed")},
 		CreatePod{Pod: newTestPod("p-seed", at(2))},
 		SetNodeStatus{NodeID: "n1", Status: "offline", Time: at(3)},
+		Batch{Entries: [][]byte{{byte(CommandDeletePod), CommandVersion, '{', '}'}}},
 	} {
 		data, err := Encode(cmd)
 		if err != nil {

@@ -129,6 +129,8 @@ type Node struct {
 	timing     Timing
 	leadership *leadership
 	hadState   bool
+	// batches turns concurrent proposals into shared log entries.
+	batches *batcher
 	// verifications coalesces concurrent leadership checks.
 	verifications coalesce.Group[struct{}]
 	// observeApply is Config.ObserveApply.
@@ -156,6 +158,8 @@ func Open(cfg Config) (*Node, error) {
 		n.closeStores()
 		return nil, err
 	}
+	n.batches = newBatcher(func(data []byte) raft.ApplyFuture { return n.raft.Apply(data, n.timing.Apply) })
+	n.batches.start()
 	go n.watchLeadership()
 	return n, nil
 }

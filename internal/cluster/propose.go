@@ -29,6 +29,9 @@ type Result struct {
 // but the state machine rejected it: an error wrapping an fsm sentinel,
 // with Result.Index set. Or it succeeded.
 func (n *Node) Propose(ctx context.Context, cmd fsm.Command) (Result, error) {
+	if cmd.Type() == fsm.CommandBatch {
+		return Result{}, fmt.Errorf("%w: batches are made by Propose, not passed to it", fsm.ErrInvalidCommand)
+	}
 	data, err := fsm.Encode(cmd)
 	if err != nil {
 		return Result{}, err
@@ -41,25 +44,29 @@ func (n *Node) Propose(ctx context.Context, cmd fsm.Command) (Result, error) {
 	}
 
 	start := time.Now()
-	future := n.raft.Apply(data, n.applyTimeout(ctx))
-	if err := future.Error(); err != nil {
-		return Result{}, fmt.Errorf("propose %s: %w", cmd.Type(), mapRaftError(err))
+	p := &proposal{data: data, done: make(chan outcome, 1)}
+	if err := n.batches.enqueue(p, n.applyTimeout(ctx)); err != nil {
+		return Result{}, fmt.Errorf("propose %s: %w", cmd.Type(), err)
+	}
+	out := <-p.done
+	if out.err != nil {
+		return Result{}, fmt.Errorf("propose %s: %w", cmd.Type(), out.err)
 	}
 	if n.observeApply != nil {
 		n.observeApply(cmd.Type().String(), time.Since(start))
 	}
-	res := Result{Value: future.Response(), Index: future.Index()}
-	if fsmErr, ok := res.Value.(error); ok {
+	if fsmErr, ok := out.value.(error); ok {
 		// The state machine's errors name the object and the cause, which
 		// is what a client needs; the command type would only add noise.
-		return Result{Index: res.Index}, fsmErr
+		return Result{Index: out.index}, fsmErr
 	}
-	return res, nil
+	return Result{Value: out.value, Index: out.index}, nil
 }
 
 // applyTimeout is the configured apply timeout, shortened to the context's
 // deadline. Raft cannot abandon an entry it has accepted, so a cancelled
-// context only bounds how long the caller waits to enqueue it.
+// context only bounds how long the caller waits to enqueue it for the
+// batcher.
 func (n *Node) applyTimeout(ctx context.Context) time.Duration {
 	timeout := n.timing.Apply
 	if deadline, ok := ctx.Deadline(); ok {

@@ -104,6 +104,7 @@ func foundingServers(cfg Config, self raft.ServerAddress) ([]raft.Server, error)
 // over leadership; call TransferLeadership first for that.
 func (n *Node) Shutdown() error {
 	err := n.raft.Shutdown().Error()
+	n.batches.close()
 	close(n.leadership.done)
 	n.closeStores()
 	if err != nil {
