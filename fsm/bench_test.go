@@ -1,7 +1,9 @@
 package fsm
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -123,6 +125,51 @@ func BenchmarkTasksByStatus100k(b *testing.B) {
 	for b.Loop() {
 		if got := f.Tasks(TaskFilter{Status: types.TaskRunning}); len(got) != want {
 			b.Fatalf("expected %d running tasks, got %d", want, len(got))
+		}
+	}
+}
+
+// largeSnapshot returns the snapshot of largeFSM's state.
+func largeSnapshot(b *testing.B) []byte {
+	b.Helper()
+	var buf bytes.Buffer
+	if err := largeFSM(b).WriteSnapshot(&buf); err != nil {
+		b.Fatalf("WriteSnapshot: expected no error, got %v", err)
+	}
+	return buf.Bytes()
+}
+
+func BenchmarkSnapshotWrite100k(b *testing.B) {
+	f := largeFSM(b)
+	b.ReportAllocs()
+
+	for b.Loop() {
+		if err := f.WriteSnapshot(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSnapshotRestore100k(b *testing.B) {
+	data := largeSnapshot(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+
+	for b.Loop() {
+		if err := New(nil).Restore(io.NopCloser(bytes.NewReader(data))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSnapshotCheck100k(b *testing.B) {
+	data := largeSnapshot(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+
+	for b.Loop() {
+		if err := CheckSnapshot(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -52,6 +52,11 @@ type FSM struct {
 	appliedByType    map[CommandType]uint64 // entries applied since start, for metrics; not replicated state
 	changed          chan struct{}          // closed and replaced after every applied entry
 	mu               sync.RWMutex
+
+	// prepared is the snapshot PrepareRestore decoded for the next Restore.
+	// preparedMu guards it instead of mu, so preparing does not wait for Apply.
+	prepared   *preparedRestore
+	preparedMu sync.Mutex
 }
 
 // New returns an empty state machine.

@@ -1,7 +1,7 @@
 package api
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,8 +17,9 @@ type Backup interface {
 	WriteSnapshot(w io.Writer) error
 }
 
-// Restorer replaces the cluster's state with a snapshot; only the leader
-// can.
+// Restorer replaces the cluster's state with a snapshot, which only the
+// leader can do. It rejects a damaged snapshot with an error matching
+// fsm.ErrInvalidSnapshot, and then changes nothing.
 type Restorer interface {
 	RestoreSnapshot(data []byte) error
 }
@@ -33,14 +34,14 @@ func (s *Server) saveSnapshot(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// restoreSnapshot checks a snapshot completely, then makes it the state of
-// the whole cluster. A truncated or corrupted snapshot is a 400 and
-// changes nothing.
+// restoreSnapshot makes a snapshot the state of the whole cluster. A
+// truncated or corrupted snapshot is a 400 and changes nothing.
 func (s *Server) restoreSnapshot(r *http.Request, body []byte) (reply, error) {
-	if err := fsm.CheckSnapshot(bytes.NewReader(body)); err != nil {
-		return reply{}, invalid("", "the snapshot cannot be restored: %v", err)
-	}
-	if err := s.restorer.RestoreSnapshot(body); err != nil {
+	err := s.restorer.RestoreSnapshot(body)
+	switch {
+	case errors.Is(err, fsm.ErrInvalidSnapshot):
+		return reply{}, invalid("", "%v", err)
+	case err != nil:
 		return reply{}, fmt.Errorf("restore: %w", err)
 	}
 	return reply{status: http.StatusOK, body: map[string]any{"restored": true, "bytes": len(body)}}, nil

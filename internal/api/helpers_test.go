@@ -308,6 +308,8 @@ type masterOptions struct {
 	verifier *auth.Verifier
 	// state replaces the FSM as the server's State when set.
 	state func(*fsm.FSM) api.State
+	// restorer, when set, serves the snapshot restore endpoint.
+	restorer func(*fsm.FSM) api.Restorer
 }
 
 // newLeader returns a ready leader. Its forwarder is never used while the
@@ -347,12 +349,16 @@ func newMaster(t *testing.T, id string, addresses addressBook, opts masterOption
 	if opts.state != nil {
 		apiState = opts.state(state)
 	}
+	var restorer api.Restorer
+	if opts.restorer != nil {
+		restorer = opts.restorer(state)
+	}
 	client := &http.Client{Timeout: 5 * time.Second}
 	fwd := forward.New(m.raft, addresses, client, opts.electionWait, hclog.NewNullLogger())
 	m.server = api.New(api.Config{
 		Raft: m.raft, State: apiState, Forwarder: fwd, Heartbeats: m.beats, Workers: m.workers, Logger: hclog.NewNullLogger(),
 		MaxBodyBytes: opts.maxBodyBytes, ReadTimeout: opts.readTimeout, ReadyWait: opts.readyWait,
-		AuthEnabled: opts.authEnabled, Verifier: opts.verifier, Now: m.clock.Now,
+		AuthEnabled: opts.authEnabled, Verifier: opts.verifier, Now: m.clock.Now, Backup: state, Restorer: restorer,
 	})
 	return m
 }
