@@ -14,6 +14,10 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrAlreadyExists: a create named an ID that is already taken.
 	ErrAlreadyExists = errors.New("already exists")
+	// ErrIDTaken: a create named an ID that an object of its kind already
+	// has. It matches ErrAlreadyExists too. IDs are random, so the create
+	// can be proposed again with a new ID.
+	ErrIDTaken = fmt.Errorf("ID taken: %w", ErrAlreadyExists)
 	// ErrIllegalTransition: the status change is not allowed from the
 	// current status. Returned as a *TransitionError.
 	ErrIllegalTransition = errors.New("illegal status transition")

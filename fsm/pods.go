@@ -36,7 +36,7 @@ func (f *FSM) createPodLocked(c CreatePod) (any, error) {
 		return replay, err
 	}
 	if _, ok := f.pods[p.PodID]; ok {
-		return types.Pod{}, fmt.Errorf("pod %s: %w", p.PodID, ErrAlreadyExists)
+		return types.Pod{}, fmt.Errorf("pod %s: %w", p.PodID, ErrIDTaken)
 	}
 	if id, ok := f.podNames[qualifiedName(p.Namespace, p.Name)]; ok {
 		return types.Pod{}, fmt.Errorf("pod %q in namespace %q exists as %s: %w", p.Name, p.Namespace, id, ErrAlreadyExists)

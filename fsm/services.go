@@ -24,7 +24,7 @@ func (f *FSM) createServiceLocked(c CreateService) (any, error) {
 		return replay, err
 	}
 	if _, ok := f.services[s.ServiceID]; ok {
-		return types.Service{}, fmt.Errorf("service %s: %w", s.ServiceID, ErrAlreadyExists)
+		return types.Service{}, fmt.Errorf("service %s: %w", s.ServiceID, ErrIDTaken)
 	}
 	if id, ok := f.serviceNames[qualifiedName(s.Namespace, s.Name)]; ok {
 		return types.Service{}, fmt.Errorf("service %q in namespace %q exists as %s: %w", s.Name, s.Namespace, id, ErrAlreadyExists)

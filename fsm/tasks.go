@@ -35,7 +35,7 @@ func (f *FSM) createTaskLocked(c CreateTask) (any, error) {
 		return replay, err
 	}
 	if _, ok := f.tasks[t.TaskID]; ok {
-		return types.Task{}, fmt.Errorf("task %s: %w", t.TaskID, ErrAlreadyExists)
+		return types.Task{}, fmt.Errorf("task %s: %w", t.TaskID, ErrIDTaken)
 	}
 	// Only the identity, the request and the creation time come from the
 	// command; everything else starts empty.

@@ -46,6 +46,9 @@ type fakeRaft struct {
 	isLeader   bool
 	ready      bool
 	proposeErr error // returned by every Propose while set
+	// rejections are returned by the next proposals, one each, as if the
+	// state machine had rejected them.
+	rejections []error
 	// readyPolled, when set, is closed on the next LeaderReady call.
 	readyPolled chan struct{}
 	verifyErr   error
@@ -126,6 +129,12 @@ func (r *fakeRaft) Propose(_ context.Context, cmd fsm.Command) (cluster.Result, 
 	}
 	if r.proposeErr != nil {
 		return cluster.Result{}, fmt.Errorf("propose %s: %w", cmd.Type(), r.proposeErr)
+	}
+	if len(r.rejections) > 0 {
+		err := r.rejections[0]
+		r.rejections = r.rejections[1:]
+		r.index++
+		return cluster.Result{Index: r.index}, fmt.Errorf("apply %s: %w", cmd.Type(), err)
 	}
 	return r.applyLocked(data, cmd.Type())
 }

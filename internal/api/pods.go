@@ -32,7 +32,7 @@ func (s *Server) createPod(r *http.Request, body []byte) (reply, error) {
 	}
 	now := s.now().UTC()
 	pod := types.Pod{
-		PodID: ids.New(now), Name: req.Name, Namespace: orDefault(req.Namespace, types.DefaultNamespace),
+		Name: req.Name, Namespace: orDefault(req.Namespace, types.DefaultNamespace),
 		Labels: req.Labels, Annotations: req.Annotations, Containers: req.Containers,
 		RestartPolicy: types.RestartPolicy(orDefault(string(req.RestartPolicy), string(types.RestartAlways))),
 		CreatedAt:     now,
@@ -41,7 +41,10 @@ func (s *Server) createPod(r *http.Request, body []byte) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	res, err := s.raft.Propose(r.Context(), fsm.CreatePod{Pod: pod, Idempotency: idem})
+	res, err := s.proposeCreate(r.Context(), now, func(id string) fsm.Command {
+		pod.PodID = id
+		return fsm.CreatePod{Pod: pod, Idempotency: idem}
+	})
 	if err != nil {
 		return reply{}, err
 	}

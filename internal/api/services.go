@@ -21,7 +21,7 @@ func (s *Server) createService(r *http.Request, body []byte) (reply, error) {
 	}
 	now := s.now().UTC()
 	svc := types.Service{
-		ServiceID: ids.New(now), Name: req.Name, Namespace: orDefault(req.Namespace, types.DefaultNamespace),
+		Name: req.Name, Namespace: orDefault(req.Namespace, types.DefaultNamespace),
 		Labels: req.Labels, Selector: req.Selector, Ports: req.Ports, CreatedAt: now,
 	}
 	if svc.Selector == nil {
@@ -31,7 +31,10 @@ func (s *Server) createService(r *http.Request, body []byte) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	res, err := s.raft.Propose(r.Context(), fsm.CreateService{Service: svc, Idempotency: idem})
+	res, err := s.proposeCreate(r.Context(), now, func(id string) fsm.Command {
+		svc.ServiceID = id
+		return fsm.CreateService{Service: svc, Idempotency: idem}
+	})
 	if err != nil {
 		return reply{}, err
 	}

@@ -21,14 +21,17 @@ func (s *Server) createTask(r *http.Request, body []byte) (reply, error) {
 	}
 	now := s.now().UTC()
 	task := types.Task{
-		TaskID: ids.New(now), Name: req.Name, Namespace: orDefault(req.Namespace, types.DefaultNamespace),
+		Name: req.Name, Namespace: orDefault(req.Namespace, types.DefaultNamespace),
 		Labels: req.Labels, Image: req.Image, Env: req.Env, CreatedAt: now,
 	}
 	idem, err := idempotencyFrom(r, body, now)
 	if err != nil {
 		return reply{}, err
 	}
-	res, err := s.raft.Propose(r.Context(), fsm.CreateTask{Task: task, Idempotency: idem})
+	res, err := s.proposeCreate(r.Context(), now, func(id string) fsm.Command {
+		task.TaskID = id
+		return fsm.CreateTask{Task: task, Idempotency: idem}
+	})
 	if err != nil {
 		return reply{}, err
 	}
