@@ -85,7 +85,8 @@ func (r *Results) method() string {
 			"then %d pods, for the rest of %s. Tasks stay pending; pods stay pending and each is marked Unschedulable once. "+
 			"When the creates fall short, a snapshot holding all %d tasks and %d pods, built in the benchmark's process with the fsm package, "+
 			"is restored into that cluster through POST /api/v1/cluster/snapshot/restore, replacing what was created. "+
-			"RSS is VmRSS from /proc, and the Go heap is go_memstats_heap_inuse_bytes, read once every master has applied everything. "+
+			"RSS is VmRSS from /proc, and the Go heap is go_memstats_heap_inuse_bytes, read once every master has applied everything "+
+			"and before anything lists the tasks. "+
 			"The snapshot is a GET /api/v1/cluster/snapshot from the leader; the restore POSTs it to the leader of another fresh cluster and is timed until "+
 			"a follower of that cluster serves a task of the snapshot with ?stale=true. A restore replaces the state in one step; "+
 			"a full stale listing on that follower then checks the task count.",
