@@ -67,7 +67,11 @@ func (r *Results) method() string {
 		fmt.Sprintf("Podling figures come from three `podling-master` processes built from this tree, founded with `-peers` on loopback ports, data in temporary directories, "+
 			"logging at the default level to files. Every client is closed-loop over kept-alive HTTP connections. "+
 			"Create runs last %s each and alternate between the leader and one follower, at each concurrency in turn. "+
-			"That cluster has no nodes, so its tasks stay pending and accumulate over the runs.", p.WriteWindow),
+			"That cluster has no nodes, so its tasks stay pending and accumulate over the runs. "+
+			"The time split of each run comes from the masters' own histograms, as means over the run: "+
+			"propose is the leader's `podling_raft_apply_duration_seconds` for create_task, from proposing to applying, "+
+			"and the handlers are `podling_http_request_duration_seconds` for POST /api/v1/tasks on the leader and on the serving follower. "+
+			"Creates per Raft entry divides the leader's create_task count by the growth of `podling_raft_applied_index`.", p.WriteWindow),
 		fmt.Sprintf("Reads GET tasks created by the write runs, by ID, spread evenly over the three masters, for %s each. "+
 			"Failover: the leader gets SIGKILL %d times; %d clients per survivor send creates, each retrying %s after a failure with a %s timeout, "+
 			"and the figure is the time from the kill to the first 2xx. The killed master is restarted and must be ready and caught up before the next kill. "+

@@ -142,6 +142,7 @@ func (r *Results) FiguresTable() string {
 			t.add(name+": p50 / p99", latencies(path.run.Summary), latencies(bare.Summary),
 				fmt.Sprintf("%.2f / %.2f", ratio(path.run.P50.Seconds(), bare.P50.Seconds()), ratio(path.run.P99.Seconds(), bare.P99.Seconds())))
 			t.add(name+": cores used by leader / followers / benchmark", path.run.CPU.String(), fmt.Sprintf("%.2f (one process)", bare.CPU.Bench), "")
+			t.add(name+": mean time split", path.run.Split.String(), "", "")
 		}
 	}
 	t.add("leader changes during the create runs", fmt.Sprint(r.WriteLeaderChanges), "", "")

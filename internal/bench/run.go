@@ -37,6 +37,8 @@ type Results struct {
 type LoadRun struct {
 	Summary
 	CPU CPUUse
+	// Split is where the time of a create run went; zero for other runs.
+	Split TimeSplit
 	// TasksBefore counts the tasks the cluster held when the run began.
 	TasksBefore int
 }
@@ -174,10 +176,17 @@ func (r *runner) writes(ctx context.Context, c *Cluster) ([]string, error) {
 			target *Master
 			runs   map[int]LoadRun
 		}{{"leader", leader, r.res.CreatesLeader}, {"follower", follower, r.res.CreatesFollower}} {
+			split, err := startSplitMeter(ctx, c, leader, path.target)
+			if err != nil {
+				return nil, err
+			}
 			run, err := measured(leader, c.Followers(leader), func() (Summary, error) {
 				return MeasureCreates(ctx, r.client, path.target, clients, r.params.WriteWindow, ids), nil
 			})
 			if err != nil {
+				return nil, err
+			}
+			if run.Split, err = split.stop(ctx); err != nil {
 				return nil, err
 			}
 			run.TasksBefore = created
