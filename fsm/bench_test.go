@@ -90,6 +90,33 @@ func BenchmarkApplyCreateTask(b *testing.B) {
 	}
 }
 
+// BenchmarkApplyCreateTaskBatched applies creates eight to an entry, as
+// the leader batches them under load; the time is per create.
+func BenchmarkApplyCreateTaskBatched(b *testing.B) {
+	const perEntry = 8
+	var entries [][]byte
+	for i := 0; i < b.N; i += perEntry {
+		var batch Batch
+		for j := i; j < min(i+perEntry, b.N); j++ {
+			task := newTestTask(fmt.Sprintf("20250119123456-%08d", j), baseTime)
+			task.Env = map[string]string{"PORT": "8080"}
+			batch.Entries = append(batch.Entries, encode(b, CreateTask{Task: task}))
+		}
+		entries = append(entries, encode(b, batch))
+	}
+	f := New(nil)
+	b.ReportAllocs()
+	b.ResetTimer()
+
+	for i, data := range entries {
+		for _, result := range f.Apply(&raft.Log{Index: uint64(i + 1), Data: data}).(BatchResults) {
+			if err := resultError(result); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
 func BenchmarkTaskGet100k(b *testing.B) {
 	f := largeFSM(b)
 	ids := make([]string, 1024)
