@@ -43,7 +43,7 @@ fuzz:
 
 # bench measures three podling-master processes on loopback against a bare
 # Raft cluster with the same settings and writes docs/BENCHMARKS.md; it
-# takes about ten minutes on two cores. bench-smoke runs every phase
+# takes about four minutes on two cores. bench-smoke runs every phase
 # briefly and fails only when the benchmark itself breaks, never on a
 # figure.
 bench:

@@ -10,6 +10,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,10 +24,17 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
+		if errors.Is(err, errReported) {
+			os.Exit(2)
+		}
 		fmt.Fprintln(os.Stderr, "podling-bench:", err)
 		os.Exit(1)
 	}
 }
+
+// errReported marks a command-line error that the flag package has
+// already printed, with the usage.
+var errReported = errors.New("invalid command line")
 
 // overrides are flags that replace one value of the chosen preset when set.
 type overrides struct {
@@ -37,6 +45,8 @@ type overrides struct {
 }
 
 type options struct {
+	// set names the flags given on the command line.
+	set       map[string]bool
 	smoke     bool
 	out       string
 	goTool    string
@@ -67,14 +77,36 @@ func parseFlags(args []string) (options, error) {
 		fmt.Fprintln(fs.Output(), "podling-bench measures three podling-master processes on loopback against a bare Raft cluster.\n"+
 			"Durations and counts default to the full run, or to the smoke run with -smoke; each flag below replaces one of them.")
 		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "\nfull run:  %s\nsmoke run: %s\n", describe(bench.Full()), describe(bench.Smoke()))
 	}
 	if err := fs.Parse(args); err != nil {
-		return o, err
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
+		return o, fmt.Errorf("%w: %w", errReported, err)
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	return o, nil
+	o.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	return o, o.checkOut()
+}
+
+// checkOut makes sure the results can be written before the run starts,
+// because a full run takes minutes.
+func (o options) checkOut() error {
+	if o.out == "" {
+		return nil
+	}
+	info, err := os.Stat(filepath.Dir(o.out))
+	if err != nil {
+		return fmt.Errorf("invalid -out %q: %w", o.out, err)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("invalid -out %q: %s is not a directory", o.out, filepath.Dir(o.out))
+	}
+	return nil
 }
 
 // params returns the preset with every set override applied.
@@ -94,30 +126,42 @@ func (o options) params() (bench.Params, error) {
 		}
 		p.Concurrency = counts
 	}
-	setDuration(&p.RaftWindow, o.raftWindow)
-	setDuration(&p.WriteWindow, o.writeWindow)
-	setDuration(&p.ReadWindow, o.readWindow)
-	setDuration(&p.HeartbeatWindow, o.hbWindow)
-	setInt(&p.ReadClients, o.readClients)
-	setInt(&p.Kills, o.kills)
-	setInt(&p.HeartbeatWorkers, o.hbWorkers)
-	setInt(&p.DispatchSamples, o.dispatch)
-	setInt(&p.ScaleTasks, o.tasks)
-	setInt(&p.ScalePods, o.pods)
-	setInt(&p.ScaleClients, o.scaleClients)
+	durations := []struct {
+		flag  string
+		field *time.Duration
+		value time.Duration
+	}{
+		{"raft-window", &p.RaftWindow, o.raftWindow}, {"write-window", &p.WriteWindow, o.writeWindow},
+		{"read-window", &p.ReadWindow, o.readWindow}, {"heartbeat-window", &p.HeartbeatWindow, o.hbWindow},
+	}
+	for _, d := range durations {
+		if !o.set[d.flag] {
+			continue
+		}
+		if d.value <= 0 {
+			return p, fmt.Errorf("invalid -%s %s: expected a positive duration", d.flag, d.value)
+		}
+		*d.field = d.value
+	}
+	counts := []struct {
+		flag  string
+		field *int
+		value int
+	}{
+		{"read-clients", &p.ReadClients, o.readClients}, {"kills", &p.Kills, o.kills},
+		{"heartbeat-workers", &p.HeartbeatWorkers, o.hbWorkers}, {"dispatch-samples", &p.DispatchSamples, o.dispatch},
+		{"tasks", &p.ScaleTasks, o.tasks}, {"pods", &p.ScalePods, o.pods}, {"scale-clients", &p.ScaleClients, o.scaleClients},
+	}
+	for _, c := range counts {
+		if !o.set[c.flag] {
+			continue
+		}
+		if c.value < 1 {
+			return p, fmt.Errorf("invalid -%s %d: expected a positive number", c.flag, c.value)
+		}
+		*c.field = c.value
+	}
 	return p, nil
-}
-
-func setDuration(field *time.Duration, value time.Duration) {
-	if value > 0 {
-		*field = value
-	}
-}
-
-func setInt(field *int, value int) {
-	if value > 0 {
-		*field = value
-	}
 }
 
 func run(args []string) error {
@@ -160,4 +204,16 @@ func run(args []string) error {
 	}
 	logger.Printf("wrote %s", o.out)
 	return nil
+}
+
+// describe lists the durations and counts of a preset, by flag name.
+func describe(p bench.Params) string {
+	clients := make([]string, len(p.Concurrency))
+	for i, n := range p.Concurrency {
+		clients[i] = strconv.Itoa(n)
+	}
+	return fmt.Sprintf("-clients %s -raft-window %s -write-window %s -read-window %s -read-clients %d -kills %d "+
+		"-heartbeat-workers %d -heartbeat-window %s -dispatch-samples %d -tasks %d -pods %d -scale-clients %d",
+		strings.Join(clients, ","), p.RaftWindow, p.WriteWindow, p.ReadWindow, p.ReadClients, p.Kills,
+		p.HeartbeatWorkers, p.HeartbeatWindow, p.DispatchSamples, p.ScaleTasks, p.ScalePods, p.ScaleClients)
 }

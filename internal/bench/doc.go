@@ -40,12 +40,14 @@ func WriteDoc(path string, r *Results) error {
 // figures, the targets and the time each phase took.
 func (r *Results) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Measured on %s by `make bench` on a machine with %d cores (runtime.NumCPU), %s, %s/%s. "+
-		"The machine may have been shared with other work during the run.\n\n",
-		r.Date.Format("2006-01-02 15:04 MST"), r.Cores, r.GoVersion, runtime.GOOS, runtime.GOARCH)
-	if r.Params.Smoke {
-		b.WriteString("This is a smoke run: its windows and counts are too small for the figures to mean anything.\n\n")
+	machine := ""
+	if r.Machine != "" {
+		machine = " (" + r.Machine + ")"
 	}
+	fmt.Fprintf(&b, "Measured on %s by podling-bench on a machine with %d cores (runtime.NumCPU)%s, %s, %s/%s. "+
+		"The machine may have been shared with other work during the run.\n\n",
+		r.Date.Format("2006-01-02 15:04 MST"), r.Cores, machine, r.GoVersion, runtime.GOOS, runtime.GOARCH)
+	b.WriteString(r.smokeWarning())
 	b.WriteString("## Method\n\n" + r.method() + "\n")
 	b.WriteString("## Figures\n\n" + r.FiguresTable() + "\n")
 	b.WriteString("## Targets\n\n" + r.TargetsTable() + "\n")
@@ -95,7 +97,8 @@ func (r *Results) method() string {
 			"a follower of that cluster serves a task of the snapshot with ?stale=true. A restore replaces the state in one step; "+
 			"a full stale listing on that follower then checks the task count.",
 			p.ScaleClients, p.ScaleTasks, ms(p.ScaleBudget*4/5), p.ScalePods, ms(p.ScaleBudget), p.ScaleTasks, p.ScalePods),
-		"Percentiles are nearest-rank over every successful request of a run. Ratios are Podling over bare Raft. " +
+		"Percentiles are nearest-rank over every successful request of a run. Ratios are Podling over bare Raft, " +
+			"so above 1 is better for rates and below 1 is better for latencies. " +
 			"The create-rate comparison for reads uses the higher of the two create rates at the top concurrency.",
 	}
 	return strings.Join(lines, "\n\n") + "\n"
@@ -103,5 +106,13 @@ func (r *Results) method() string {
 
 // Summary returns the figures and targets as Markdown for a terminal.
 func (r *Results) Summary() string {
-	return "## Figures\n\n" + r.FiguresTable() + "\n## Targets\n\n" + r.TargetsTable() + "\n## Phase times\n\n" + r.PhasesTable()
+	return r.smokeWarning() + "## Figures\n\n" + r.FiguresTable() + "\n## Targets\n\n" + r.TargetsTable() + "\n## Phase times\n\n" + r.PhasesTable()
+}
+
+// smokeWarning is the caveat printed above the figures of a smoke run.
+func (r *Results) smokeWarning() string {
+	if !r.Params.Smoke {
+		return ""
+	}
+	return "This is a smoke run: its windows and counts are too small for the figures to mean anything.\n\n"
 }

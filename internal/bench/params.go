@@ -37,7 +37,7 @@ type Params struct {
 	ScaleBudget time.Duration
 }
 
-// Full returns the parameters of a full run, about ten minutes on two
+// Full returns the parameters of a full run, about four minutes on two
 // cores.
 func Full() Params {
 	return Params{

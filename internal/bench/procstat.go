@@ -126,3 +126,32 @@ func (m *cpuMeter) stop() (CPUUse, error) {
 		Bench:     (end[2] - m.start[2]).Seconds() / wall,
 	}, nil
 }
+
+// machine describes the processor model and the memory from /proc, or
+// returns "" where they cannot be read.
+func machine() string {
+	var parts []string
+	if model := procField("/proc/cpuinfo", "model name"); model != "" {
+		parts = append(parts, model)
+	}
+	if memory := procField("/proc/meminfo", "MemTotal"); memory != "" {
+		parts = append(parts, memory+" of memory")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// procField returns the value of the first line of a /proc file that
+// starts with key and a colon, or "" when there is none.
+func procField(path, key string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		name, value, ok := strings.Cut(line, ":")
+		if ok && strings.TrimSpace(name) == key {
+			return strings.TrimSpace(value)
+		}
+	}
+	return ""
+}

@@ -105,6 +105,9 @@ func commandCounts(counts map[string]float64) string {
 }
 
 func loadText(l LoadProgress, want int) string {
+	if !l.Windowed {
+		return fmt.Sprintf("%d of %d in %s: %.0f/s", l.Loaded, want, ms(l.Took), l.Rate())
+	}
 	return fmt.Sprintf("%d of %d in %s: %.0f/s overall, %.0f/s in the first %s, %.0f/s in the last",
 		l.Loaded, want, ms(l.Took), l.Rate(), l.FirstRate, progressInterval, l.LastRate)
 }

@@ -16,6 +16,9 @@ type Results struct {
 	Date      time.Time
 	Cores     int
 	GoVersion string
+	// Machine names the processor model and the memory, as far as /proc
+	// tells them.
+	Machine string
 
 	Bare          map[int]LoadRun
 	BareFailovers []time.Duration
@@ -66,7 +69,7 @@ func Run(ctx context.Context, p Params, bin, root string, logf func(string, ...a
 		params: p, bin: bin, root: root, logf: logf,
 		client: NewClient(max(p.ReadClients, p.ScaleClients, 64, heartbeatSenders)),
 		res: &Results{
-			Params: p, Date: time.Now().UTC(), Cores: runtime.NumCPU(), GoVersion: runtime.Version(),
+			Params: p, Date: time.Now().UTC(), Cores: runtime.NumCPU(), GoVersion: runtime.Version(), Machine: machine(),
 			Bare: map[int]LoadRun{}, CreatesLeader: map[int]LoadRun{}, CreatesFollower: map[int]LoadRun{},
 		},
 	}
@@ -139,7 +142,7 @@ func (r *runner) bareRaft(ctx context.Context) error {
 		}
 		r.res.BareFailovers = append(r.res.BareFailovers, took)
 	}
-	r.logf("bare raft failover: median %s over %d", Median(r.res.BareFailovers), len(r.res.BareFailovers))
+	r.logf("bare raft failover: median %s over %d", ms(Median(r.res.BareFailovers)), len(r.res.BareFailovers))
 	return nil
 }
 

@@ -38,9 +38,10 @@ type LoadProgress struct {
 	Loaded int
 	Took   time.Duration
 	// FirstRate and LastRate are the creates per second in the first and
-	// the last full progressInterval of the step, or over the whole step
-	// when it was shorter.
+	// the last full progressInterval of the step. Windowed is false, and
+	// they are zero, when the step was too short to have both.
 	FirstRate, LastRate float64
+	Windowed            bool
 }
 
 // Rate returns the creates per second over the whole step.
@@ -86,7 +87,7 @@ func LoadObjects(ctx context.Context, client *Client, target *Master, path strin
 	wg.Wait()
 	cancel()
 	progress := LoadProgress{Loaded: int(loaded.Load()), Took: time.Since(start)}
-	progress.FirstRate, progress.LastRate = rates(<-samples, progress)
+	progress.FirstRate, progress.LastRate, progress.Windowed = rates(<-samples)
 	if err := ctx.Err(); err != nil {
 		return progress, err
 	}
@@ -114,14 +115,14 @@ func sampleProgress(ctx context.Context, loaded *atomic.Int64) <-chan []int64 {
 	return out
 }
 
-func rates(samples []int64, whole LoadProgress) (first, last float64) {
+func rates(samples []int64) (first, last float64, ok bool) {
 	if len(samples) < 3 {
-		return whole.Rate(), whole.Rate()
+		return 0, 0, false
 	}
 	perSecond := func(i int) float64 {
 		return float64(samples[i]-samples[i-1]) / progressInterval.Seconds()
 	}
-	return perSecond(1), perSecond(len(samples) - 1)
+	return perSecond(1), perSecond(len(samples) - 1), true
 }
 
 func scalePodBody(i int) []byte {
