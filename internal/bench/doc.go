@@ -44,7 +44,7 @@ func (r *Results) Markdown() string {
 	if r.Machine != "" {
 		machine = " (" + r.Machine + ")"
 	}
-	fmt.Fprintf(&b, "Measured on %s by podling-bench on a machine with %d cores (runtime.NumCPU)%s, %s, %s/%s. "+
+	fmt.Fprintf(&b, "Measured on %s by podling-bench on a machine with %d cores by runtime.NumCPU%s, %s, %s/%s. "+
 		"The machine may have been shared with other work during the run.\n\n",
 		r.Date.Format("2006-01-02 15:04 MST"), r.Cores, machine, r.GoVersion, runtime.GOOS, runtime.GOARCH)
 	b.WriteString(r.smokeWarning())
@@ -70,9 +70,9 @@ func (r *Results) method() string {
 			"logging at the default level to files. Every client is closed-loop over kept-alive HTTP connections. "+
 			"Create runs last %s each and alternate between the leader and one follower, at each concurrency in turn. "+
 			"That cluster has no nodes, so its tasks stay pending and accumulate over the runs. "+
-			"The time split of each run comes from the masters' own histograms, as means over the run: "+
-			"propose is the leader's `podling_raft_apply_duration_seconds` for create_task, from proposing to applying, "+
-			"and the handlers are `podling_http_request_duration_seconds` for POST /api/v1/tasks on the leader and on the serving follower. "+
+			"The time split of each run comes from the masters' own histograms, as means over the run. "+
+			"Propose is the leader's `podling_raft_apply_duration_seconds` for create_task, from proposing to applying. "+
+			"The handlers are `podling_http_request_duration_seconds` for POST /api/v1/tasks on the leader and on the serving follower. "+
 			"Creates per Raft entry divides the leader's create_task count by the growth of `podling_raft_applied_index`.", p.WriteWindow),
 		fmt.Sprintf("Reads GET tasks created by the write runs, by ID, spread evenly over the three masters, for %s each. "+
 			"Failover: the leader gets SIGKILL %d times; %d clients per survivor send creates, each retrying %s after a failure with a %s timeout, "+

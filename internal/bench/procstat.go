@@ -127,15 +127,18 @@ func (m *cpuMeter) stop() (CPUUse, error) {
 	}, nil
 }
 
-// machine describes the processor model and the memory from /proc, or
-// returns "" where they cannot be read.
+// machine describes the processor model and the memory from /proc, such
+// as "AMD EPYC, 23.5 GiB of memory", or returns "" where neither can be
+// read.
 func machine() string {
 	var parts []string
 	if model := procField("/proc/cpuinfo", "model name"); model != "" {
 		parts = append(parts, model)
 	}
-	if memory := procField("/proc/meminfo", "MemTotal"); memory != "" {
-		parts = append(parts, memory+" of memory")
+	if fields := strings.Fields(procField("/proc/meminfo", "MemTotal")); len(fields) == 2 && fields[1] == "kB" {
+		if kb, err := strconv.ParseFloat(fields[0], 64); err == nil {
+			parts = append(parts, fmt.Sprintf("%.1f GiB of memory", kb/(1<<20)))
+		}
 	}
 	return strings.Join(parts, ", ")
 }
