@@ -20,6 +20,12 @@ func (n *Node) Leader() string {
 	return string(id)
 }
 
+// HeartbeatInterval bounds how long a leader goes without contacting a
+// follower. Between heartbeats, hashicorp/raft waits a random time from a
+// tenth to a fifth of the heartbeat timeout (heartbeat in its
+// replication.go).
+func (n *Node) HeartbeatInterval() time.Duration { return n.timing.Heartbeat / 5 }
+
 // Status is a point-in-time view of the Raft member.
 type Status struct {
 	ID           string    `json:"id"`

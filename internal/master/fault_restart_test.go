@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"regexp"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -134,38 +132,6 @@ func (fc *faultCluster) waitCaughtUp(i int) error {
 	}
 }
 
-// knownFailure is a way a write fails during a graceful handover that is
-// a defect of the product, not of the restart: each one is a 503
-// outcome_unknown for a write that was certainly not applied.
-type knownFailure struct {
-	pattern *regexp.Regexp
-	cause   string
-}
-
-var knownHandoverFailures = []knownFailure{
-	{
-		pattern: regexp.MustCompile(`leadership transfer in progress.*"code":"outcome_unknown"`),
-		cause: "raft v1.7.2 rejects an Apply with ErrLeadershipTransferInProgress before it appends the entry, " +
-			"but the cluster package maps that error to ErrLeadershipLost",
-	},
-	{
-		pattern: regexp.MustCompile(`no response from the leader.*(: EOF|connection reset by peer).*"code":"outcome_unknown"`),
-		cause: "a follower that has not yet heard of the new leader forwards to the old one on a kept-alive " +
-			"connection just as the old one's HTTP server closes it, and the forwarder cannot tell that the " +
-			"request was never read",
-	},
-}
-
-// classify returns the index of the known failure f matches, or -1.
-func classify(f string) int {
-	for k, known := range knownHandoverFailures {
-		if known.pattern.MatchString(f) {
-			return k
-		}
-	}
-	return -1
-}
-
 // The load clients send a write again after 503 no_leader. The API returns
 // no_leader only when nothing was proposed, so the retry cannot apply a
 // write twice. During a graceful handover a follower may forward a write to
@@ -211,22 +177,7 @@ func TestFault_RollingRestartFailsNoWrite(t *testing.T) {
 	if writes == 0 {
 		t.Error("no write succeeded during the rolling restart")
 	}
-	known := make([]int, len(knownHandoverFailures))
 	for _, f := range failures {
-		if k := classify(f); k >= 0 {
-			known[k]++
-			continue
-		}
 		t.Errorf("write failed during the rolling restart: %s", f)
-	}
-	var reasons []string
-	for k, n := range known {
-		if n > 0 {
-			reasons = append(reasons, fmt.Sprintf("%d because %s", n, knownHandoverFailures[k].cause))
-		}
-	}
-	if len(reasons) > 0 && !t.Failed() {
-		// TODO: remove once the handover no longer fails writes this way.
-		t.Skipf("writes failed with 503 outcome_unknown through known defects of the graceful handover: %s", strings.Join(reasons, "; "))
 	}
 }

@@ -205,6 +205,34 @@ func (m *Master) peerClient(timeout time.Duration) *http.Client {
 	return &http.Client{Timeout: timeout, Transport: transport}
 }
 
+// awaitHandover keeps the API up after a leadership transfer until this
+// master follows the new leader and the others have heard from it. A write
+// forwarded here meanwhile gets a 503 no_leader, safe to retry, whereas
+// closing at once could drop it on a kept-alive connection with its
+// outcome unknown.
+func (m *Master) awaitHandover(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, handoverWait)
+	defer cancel()
+	for {
+		if leader := m.node.Leader(); leader != "" && leader != m.cfg.ID {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			m.logger.Warn("timed out waiting to follow the new leader after the leadership transfer", "wait", handoverWait)
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(m.node.HeartbeatInterval()):
+	}
+}
+
+// handoverWait bounds awaitHandover.
+const handoverWait = 2 * time.Second
+
 // peerIdleConns is how many idle connections to each other master are
 // kept for reuse.
 const peerIdleConns = 256
@@ -257,6 +285,8 @@ func (m *Master) shutdown(ctx context.Context, handOver bool) error {
 	if handOver && m.node.IsLeader() && m.node.Voters() > 1 {
 		if err := m.node.TransferLeadership(); err != nil {
 			m.logger.Warn("leadership transfer before shutdown failed", "error", err)
+		} else {
+			m.awaitHandover(ctx)
 		}
 	}
 	shutdownErr := m.httpServer.Shutdown(ctx)
