@@ -16,8 +16,8 @@ type Results struct {
 	Date      time.Time
 	Cores     int
 	GoVersion string
-	// Machine names the processor model and the memory, as far as /proc
-	// tells them.
+	// Machine is the processor model and the memory size, read from /proc
+	// where available.
 	Machine string
 
 	Bare          map[int]LoadRun
@@ -40,7 +40,7 @@ type Results struct {
 type LoadRun struct {
 	Summary
 	CPU CPUUse
-	// Split is where the time of a create run went; zero for other runs.
+	// Split divides the time of a create run. It is zero for other runs.
 	Split TimeSplit
 	// TasksBefore counts the tasks the cluster held when the run began.
 	TasksBefore int

@@ -15,8 +15,8 @@ const (
 	appliedIndex       = `podling_raft_applied_index`
 )
 
-// TimeSplit is where the creates of a run spent their time, as means over
-// the run from the masters' own metrics.
+// TimeSplit divides the time of a run's creates between Raft and the
+// handlers, as means over the run from the masters' own metrics.
 type TimeSplit struct {
 	// Propose is the leader's time from proposing a create to its commit
 	// and apply, which includes waiting for the batch before it.

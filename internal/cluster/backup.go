@@ -17,7 +17,7 @@ import (
 func (n *Node) RestoreSnapshot(data []byte) error {
 	drop, err := n.fsm.PrepareRestore(data)
 	if err != nil {
-		// The error already says what is wrong with the snapshot.
+		// The error already describes the damage.
 		return err
 	}
 	defer drop()

@@ -28,8 +28,8 @@ type proposal struct {
 	done chan outcome
 }
 
-// outcome is what became of a proposal: the state machine's result and
-// the log index, or why it was not committed.
+// outcome is the result of a proposal: the state machine's result and the
+// log index, or the reason it was not committed.
 type outcome struct {
 	value any
 	index uint64
@@ -159,8 +159,8 @@ func deliver(future raft.ApplyFuture, batch []*proposal) {
 		case ok && len(results) == len(batch):
 			p.done <- outcome{value: results[i], index: index}
 		default:
-			// The whole entry was rejected, which Apply reports as one
-			// error, or it answered in a shape this code does not know.
+			// Apply rejected the whole entry with one error, or returned a
+			// value of a type this code does not expect.
 			p.done <- outcome{value: batchRejection(response), index: index}
 		}
 	}
@@ -170,5 +170,5 @@ func batchRejection(response any) error {
 	if err, ok := response.(error); ok {
 		return err
 	}
-	return fmt.Errorf("%w: batch answered with %T", fsm.ErrInvalidCommand, response)
+	return fmt.Errorf("%w: batch returned %T, expected fsm.BatchResults", fsm.ErrInvalidCommand, response)
 }
