@@ -2,7 +2,8 @@
 # Starts (up) or stops (down) a local Podling cluster on loopback: three
 # masters on API ports 8070-8072 and Raft ports 7000-7002, and one worker
 # on port 8081 that runs containers on the local Docker Engine. Data and
-# logs go under ./data. `up` then submits a sample task and follows it
+# logs go under ./data. `up` starts whatever is not running, so it also
+# brings back a killed master, then submits a sample task and follows it
 # until it completes.
 set -euo pipefail
 
@@ -46,18 +47,44 @@ follow() {
   return 1
 }
 
-up() {
-  if [ -f "$RUN_DIR/m1.pid" ] && kill -0 "$(cat "$RUN_DIR/m1.pid")" 2>/dev/null; then
-    echo "a local cluster is already running; stop it with: make stop" >&2
-    exit 1
+# running reports whether the process recorded for name is alive. A
+# killed process that was not reaped yet is a zombie, which kill -0 still
+# finds, so on Linux its state is read as well.
+running() {
+  local pidfile="$RUN_DIR/$1.pid" pid
+  [ -f "$pidfile" ] || return 1
+  pid=$(cat "$pidfile")
+  kill -0 "$pid" 2>/dev/null || return 1
+  if [ -r "/proc/$pid/stat" ] && grep -q ') Z ' "/proc/$pid/stat"; then
+    return 1
   fi
+}
+
+# up starts every process of the cluster that is not running, so after a
+# master was killed it brings that master back with its data.
+up() {
   mkdir -p "$RUN_DIR"
+  local started=0
   for i in 1 2 3; do
+    if running "m$i"; then
+      echo "m$i is already running"
+      continue
+    fi
     start "m$i" "$BIN/podling-master" -id "m$i" -http-addr "127.0.0.1:807$((i - 1))" \
       -raft-addr "127.0.0.1:700$((i - 1))" -data-dir "data/m$i" -peers "$PEERS"
+    started=$((started + 1))
   done
-  start worker "$BIN/podling-worker" -node-id worker-1 -hostname 127.0.0.1 -port 8081 \
-    -listen-addr 127.0.0.1:8081 -host-port-ip 127.0.0.1 -masters "$MASTERS"
+  if running worker; then
+    echo "worker-1 is already running"
+  else
+    start worker "$BIN/podling-worker" -node-id worker-1 -hostname 127.0.0.1 -port 8081 \
+      -listen-addr 127.0.0.1:8081 -host-port-ip 127.0.0.1 -masters "$MASTERS"
+    started=$((started + 1))
+  fi
+  if [ "$started" -eq 0 ]; then
+    echo "the local cluster is already running; stop it with: make stop" >&2
+    exit 1
+  fi
   wait_ready
   echo "cluster is up: masters $MASTERS, worker-1 on http://127.0.0.1:8081"
 
@@ -79,12 +106,20 @@ TEXT
 }
 
 down() {
+  local pids=""
   for name in worker m1 m2 m3; do
     local pidfile="$RUN_DIR/$name.pid"
     if [ -f "$pidfile" ]; then
-      kill "$(cat "$pidfile")" 2>/dev/null || true
+      kill "$(cat "$pidfile")" 2>/dev/null && pids="$pids $(cat "$pidfile")"
       rm -f "$pidfile"
     fi
+  done
+  # Masters hand leadership over and workers leave before they exit.
+  for pid in $pids; do
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
   done
   local containers
   containers=$(docker ps -aq --filter label=podling.managed=true 2>/dev/null || true)
