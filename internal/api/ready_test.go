@@ -27,8 +27,26 @@ func TestReady_LeaderAndFollower(t *testing.T) {
 	leader := newLeader(t, masterOptions{})
 	wantStatus(t, do(t, leader.server, http.MethodGet, "/ready", ""), http.StatusOK)
 
-	follower := newFollower(t, "http://127.0.0.1:1", masterOptions{})
+	stub := readIndexStub(t, 0)
+	follower := newFollower(t, stub.server.URL, masterOptions{})
 	wantStatus(t, do(t, follower.server, http.MethodGet, "/ready", ""), http.StatusOK)
+}
+
+func TestReady_FollowerBehindLeaderIs503(t *testing.T) {
+	stub := readIndexStub(t, 5)
+	follower := newFollower(t, stub.server.URL, masterOptions{})
+
+	rec := do(t, follower.server, http.MethodGet, "/ready", "")
+
+	wantError(t, rec, http.StatusServiceUnavailable, "not_ready", "applied 0 of the 5 entries the leader has applied")
+}
+
+func TestReady_FollowerThatCannotReachLeaderIs503(t *testing.T) {
+	follower := newFollower(t, "http://127.0.0.1:1", masterOptions{})
+
+	rec := do(t, follower.server, http.MethodGet, "/ready", "")
+
+	wantError(t, rec, http.StatusServiceUnavailable, "not_ready", "cannot learn the leader's applied index")
 }
 
 func TestReady_NoLeaderIs503(t *testing.T) {

@@ -402,3 +402,34 @@ func allAddressesPublished(tc *testCluster, leader int) bool {
 	}
 	return true
 }
+
+func TestCluster_RestartedFollowerNotReadyUntilCaughtUp(t *testing.T) {
+	tc := startCluster(t, 3)
+	leader := tc.waitLeader()
+	follower := tc.follower(leader)
+	tc.stop(follower)
+	for i := range 30 {
+		createTask(t, tc.url(leader), fmt.Sprintf("while-down-%d", i))
+	}
+	target := tc.masters[leader].fsm.AppliedIndex()
+
+	tc.start(follower)
+
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		res := call(t, http.MethodGet, tc.url(follower)+"/ready", nil)
+		if res.status == http.StatusOK {
+			body := decode[struct {
+				AppliedIndex uint64 `json:"appliedIndex"`
+			}](t, res)
+			if body.AppliedIndex < target {
+				t.Fatalf("/ready: expected 200 only at applied index %d or later, got 200 at %d", target, body.AppliedIndex)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/ready: expected 200 within 15s, last got %d %s", res.status, res.body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
