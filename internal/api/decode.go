@@ -53,7 +53,7 @@ func describeDecodeError(err error) error {
 	var syntaxErr *json.SyntaxError
 	switch {
 	case errors.As(err, &typeErr):
-		return invalid(typeErr.Field, "expected a JSON %s, got %s", typeErr.Type.Kind(), typeErr.Value)
+		return invalid(typeErr.Field, "expected a JSON %s, got %s", jsonKind(typeErr.Type), typeErr.Value)
 	case errors.As(err, &syntaxErr):
 		return invalid("", "malformed JSON at byte %d: %v", syntaxErr.Offset, syntaxErr)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -63,4 +63,24 @@ func describeDecodeError(err error) error {
 		return invalid("", "JSON body ends early")
 	}
 	return invalid("", "invalid JSON: %v", err)
+}
+
+// jsonKind names the JSON type that values of the Go type t decode from.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return t.Kind().String()
 }
