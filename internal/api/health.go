@@ -57,8 +57,8 @@ func (s *Server) ready(r *http.Request) (reply, error) {
 const readyCatchUpWait = 500 * time.Millisecond
 
 // caughtUp checks that this follower has applied everything the leader
-// had applied when asked, waiting up to readyCatchUpWait. Raft's own
-// commit index does not tell: a restarted follower's starts at zero and
+// had applied when asked, waiting up to readyCatchUpWait. Raft's own commit
+// index is not enough, because a restarted follower's starts at zero and
 // grows only as the leader's entries reach it.
 func (s *Server) caughtUp(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, readyCatchUpWait)
@@ -68,7 +68,7 @@ func (s *Server) caughtUp(ctx context.Context) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("cannot learn the leader's applied index: %w", err)
+		return fmt.Errorf("reading the leader's applied index failed: %w", err)
 	}
 	if err := s.state.WaitForIndex(ctx, index); err != nil {
 		return fmt.Errorf("applied %d of the %d entries the leader has applied", s.state.AppliedIndex(), index)

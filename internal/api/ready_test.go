@@ -46,7 +46,7 @@ func TestReady_FollowerThatCannotReachLeaderIs503(t *testing.T) {
 
 	rec := do(t, follower.server, http.MethodGet, "/ready", "")
 
-	wantError(t, rec, http.StatusServiceUnavailable, "not_ready", "cannot learn the leader's applied index")
+	wantError(t, rec, http.StatusServiceUnavailable, "not_ready", "reading the leader's applied index failed")
 }
 
 func TestReady_NoLeaderIs503(t *testing.T) {
